@@ -1,0 +1,1 @@
+export function stampUses(text: string, repo: string, ref: string): string;
