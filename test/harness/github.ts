@@ -57,6 +57,7 @@ function loadDescription(): Promise<OpenAPIBackend> {
     const require = createRequire(import.meta.url);
     const file = require.resolve('@octokit/openapi/generated/api.github.com.json');
     const definition = JSON.parse(await readFile(file, 'utf8'));
+    allowNullWithoutType(definition);
     const api = new OpenAPIBackend({
       definition,
       // Validators are compiled on first use of an operation instead of all ~1100 up front.
@@ -74,6 +75,43 @@ function loadDescription(): Promise<OpenAPIBackend> {
     return api.init();
   })();
   return description;
+}
+
+const ANNOTATIONS = new Set([
+  'title',
+  'description',
+  'example',
+  'examples',
+  'readOnly',
+  'writeOnly',
+  'deprecated',
+]);
+
+/**
+ * GitHub marks about 135 schemas `nullable: true` without a `type` (e.g. issues/create's `milestone`, a
+ * `oneOf`). OpenAPI 3.0.3 gives that no meaning and Ajv refuses to compile it, but GitHub means "or null"
+ * and accepts null there, so it is rewritten as `anyOf: [null, the schema]`.
+ */
+function allowNullWithoutType(node: unknown): void {
+  if (typeof node !== 'object' || node === null) return;
+  if (Array.isArray(node)) {
+    for (const item of node) allowNullWithoutType(item);
+    return;
+  }
+  const schema = node as Record<string, unknown>;
+  // for-in rather than Object.entries: this visits every node of the 13 MB description, and is 10x faster.
+  for (const key in schema) {
+    if (key !== 'example' && key !== 'examples') allowNullWithoutType(schema[key]);
+  }
+  if (schema.nullable !== true || 'type' in schema) return;
+  delete schema.nullable;
+  const constraints: Record<string, unknown> = {};
+  for (const key of Object.keys(schema)) {
+    if (ANNOTATIONS.has(key) || key.startsWith('x-')) continue;
+    constraints[key] = schema[key];
+    delete schema[key];
+  }
+  if (Object.keys(constraints).length > 0) schema.anyOf = [{ type: 'null' }, constraints];
 }
 
 interface Expectation {
@@ -125,7 +163,7 @@ export async function startGitHub(options: { token?: string } = {}): Promise<Git
       }
     }
 
-    const request = { method, path: url.pathname, query: url.search.slice(1), headers: incoming.headers };
+    const request = { method, path: url.pathname, query: url.search.slice(1), headers };
     const matched = api.router.matchOperation(request);
     if (!matched) {
       reject(404, '404 no operation in GitHub REST description matches this method and path', {
@@ -150,10 +188,14 @@ export async function startGitHub(options: { token?: string } = {}): Promise<Git
     const validation = api.validator.validateRequest({ ...request, body }, matched);
     if (!validation.valid) {
       const errors = validation.errors ?? [];
-      reject(422, `422 (${operationId}) request rejected: ${errors.map(describeError).join('; ')}`, {
-        message: 'Validation Failed',
-        errors: errors.map(toGitHubError),
-      });
+      reject(
+        422,
+        `422 (${operationId}) request rejected: ${errors.map((error) => describeError(error)).join('; ')}`,
+        {
+          message: 'Validation Failed',
+          errors: errors.map(toGitHubError),
+        },
+      );
       return;
     }
 
@@ -295,10 +337,10 @@ function takesJson(operation: Operation): boolean {
   return content?.['application/json'] !== undefined;
 }
 
-/** "body.commit_sha: must have required property 'commit_sha'" from an Ajv error on the request or a response. */
+/** "body.commit_sha: missing" from an Ajv error on the request or a response. */
 function describeError(error: ErrorObject, root = 'request'): string {
   const where = errorField(error, root);
-  let detail = error.message ?? error.keyword;
+  let detail = error.keyword === 'required' ? 'missing' : (error.message ?? error.keyword);
   if (error.keyword === 'additionalProperties') detail += ` '${error.params.additionalProperty}'`;
   if (error.keyword === 'enum') detail += ` ${JSON.stringify(error.params.allowedValues)}`;
   return `${where}: ${detail}`;

@@ -4,7 +4,16 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { type HttpResponse, httpRequest, startRegistry, type TestRegistry } from './registry.js';
+import {
+  type HttpResponse,
+  httpRequest,
+  signToken,
+  startRegistry,
+  type TestRegistry,
+  tokenClaims,
+} from './registry.js';
+import { createCertificateAuthority, issueCertificate } from './tls.js';
+import { makeTempDir } from './util.js';
 
 const run = promisify(execFile);
 
@@ -96,7 +105,12 @@ async function pushImage(
   });
 }
 
-function pullManifest(send: Send, repository: string, reference: string, headers: Record<string, string> = {}) {
+function pullManifest(
+  send: Send,
+  repository: string,
+  reference: string,
+  headers: Record<string, string> = {},
+) {
   return send('GET', `/v2/${repository}/manifests/${reference}`, {
     headers: { ...headers, accept: ociManifestType },
   });
@@ -113,15 +127,23 @@ async function skopeo(args: string[]): Promise<string> {
 }
 
 /** skopeo flags for one side of a copy (`src`/`dest`) or for inspect (`''`). */
-function skopeoAccess(registry: TestRegistry, side: 'src' | 'dest' | '', user?: { username: string; password: string }) {
+function skopeoAccess(
+  registry: TestRegistry,
+  side: 'src' | 'dest' | '',
+  user?: { username: string; password: string },
+) {
   const prefix = side === '' ? '--' : `--${side}-`;
-  const args = registry.certDir === undefined ? [`${prefix}tls-verify=false`] : [`${prefix}cert-dir=${registry.certDir}`];
+  const args =
+    registry.certDir === undefined
+      ? [`${prefix}tls-verify=false`]
+      : [`${prefix}cert-dir=${registry.certDir}`];
   if (user !== undefined) args.push(`${prefix}creds=${user.username}:${user.password}`);
   return args;
 }
 
 function mainUser(registry: TestRegistry) {
-  if (registry.username === undefined || registry.password === undefined) throw new Error('registry has no user');
+  if (registry.username === undefined || registry.password === undefined)
+    throw new Error('registry has no user');
   return { username: registry.username, password: registry.password };
 }
 
@@ -183,7 +205,12 @@ describe('open registry', () => {
     const image = minimalImage('skopeo-open');
     expect((await pushImage(fetchClient(registry), 'team/raw', 'v1', image)).status).toBe(201);
 
-    const raw = await skopeo(['inspect', '--raw', ...skopeoAccess(registry, ''), `docker://${registry.host}/team/raw:v1`]);
+    const raw = await skopeo([
+      'inspect',
+      '--raw',
+      ...skopeoAccess(registry, ''),
+      `docker://${registry.host}/team/raw:v1`,
+    ]);
     expect(Buffer.from(raw).equals(image.manifest)).toBe(true);
   });
 });
@@ -244,9 +271,13 @@ describe('basic-auth registry over TLS', () => {
 
     expect((await send('GET', '/v2/', { headers: auth })).status).toBe(200);
     const readOnly = readOnlyUser(registry);
-    expect((await send('GET', '/v2/', { headers: basicAuth(readOnly.username, readOnly.password) })).status).toBe(200);
+    expect(
+      (await send('GET', '/v2/', { headers: basicAuth(readOnly.username, readOnly.password) })).status,
+    ).toBe(200);
 
-    const wrong = await send('GET', '/v2/', { headers: basicAuth(mainUser(registry).username, 'not-the-password') });
+    const wrong = await send('GET', '/v2/', {
+      headers: basicAuth(mainUser(registry).username, 'not-the-password'),
+    });
     expect(wrong.status).toBe(401);
   });
 
@@ -255,7 +286,12 @@ describe('basic-auth registry over TLS', () => {
       code: expect.stringMatching(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED/),
     });
     await expect(
-      skopeo(['inspect', '--raw', `--creds=${registry.username}:${registry.password}`, `docker://${registry.host}/x:v1`]),
+      skopeo([
+        'inspect',
+        '--raw',
+        `--creds=${registry.username}:${registry.password}`,
+        `docker://${registry.host}/x:v1`,
+      ]),
     ).rejects.toThrow(/x509|certificate/);
   });
 
@@ -345,7 +381,9 @@ describe('token-auth registry over plain HTTP', () => {
   test('lets the main user push and pull with a token scoped to the repository', async () => {
     const image = minimalImage('token');
     const { token } = await requestToken(registry, ['repository:team/app:pull,push'], mainUser(registry));
-    expect(claims(token ?? '').access).toEqual([{ type: 'repository', name: 'team/app', actions: ['pull', 'push'] }]);
+    expect(claims(token ?? '').access).toEqual([
+      { type: 'repository', name: 'team/app', actions: ['pull', 'push'] },
+    ]);
 
     const pushed = await pushImage(send, 'team/app', 'v1', image, bearer(token));
     expect(pushed.status).toBe(201);
@@ -366,15 +404,63 @@ describe('token-auth registry over plain HTTP', () => {
     const full = await requestToken(registry, ['repository:team/shared:pull,push'], mainUser(registry));
     expect((await pushImage(send, 'team/shared', 'v1', image, bearer(full.token))).status).toBe(201);
 
-    const { token } = await requestToken(registry, ['repository:team/shared:pull,push'], readOnlyUser(registry));
-    expect(claims(token ?? '').access).toEqual([{ type: 'repository', name: 'team/shared', actions: ['pull'] }]);
+    const { token } = await requestToken(
+      registry,
+      ['repository:team/shared:pull,push'],
+      readOnlyUser(registry),
+    );
+    expect(claims(token ?? '').access).toEqual([
+      { type: 'repository', name: 'team/shared', actions: ['pull'] },
+    ]);
     const refused = await pushImage(send, 'team/shared', 'v2', image, bearer(token));
     expect([401, 403]).toContain(refused.status);
-    expect(refused.body.toString('utf8')).toContain('DENIED');
+    expect(header(refused, 'www-authenticate')).toContain('error="insufficient_scope"');
+    expect(header(refused, 'www-authenticate')).toMatch(/scope="repository:team\/shared:[a-z,]*push/);
+
+    // The grant is in the signed claims: widening it by hand breaks the signature.
+    const [head, , signature] = (token ?? '').split('.');
+    const widened = Buffer.from(
+      JSON.stringify({
+        ...claims(token ?? ''),
+        access: [{ type: 'repository', name: 'team/shared', actions: ['pull', 'push'] }],
+      }),
+    ).toString('base64url');
+    const forged = await pushImage(
+      send,
+      'team/shared',
+      'v2',
+      image,
+      bearer(`${head}.${widened}.${signature}`),
+    );
+    expect(forged.status).toBe(401);
+    expect(header(forged, 'www-authenticate')).toContain('error="invalid_token"');
 
     const pulled = await pullManifest(send, 'team/shared', 'v1', bearer(token));
     expect(pulled.status).toBe(200);
     expect(pulled.body.equals(image.manifest)).toBe(true);
+  });
+
+  test('refuses a well-formed token whose signing certificate does not chain to the token CA', async () => {
+    const rogueDir = await makeTempDir('rogue-token-ca');
+    try {
+      const rogueCa = await createCertificateAuthority(rogueDir.path, 'ca', 'rogue CA');
+      const rogue = await issueCertificate(rogueCa, rogueDir.path, {
+        name: 'signer',
+        commonName: 'rogue',
+        kind: 'signing',
+      });
+      const token = signToken(
+        tokenClaims(mainUser(registry).username, [
+          { type: 'repository', name: 'team/app', actions: ['pull'] },
+        ]),
+        rogue,
+      );
+      const refused = await pullManifest(send, 'team/app', 'v1', bearer(token));
+      expect(refused.status).toBe(401);
+      expect(header(refused, 'www-authenticate')).toContain('error="invalid_token"');
+    } finally {
+      await rogueDir.remove();
+    }
   });
 
   test('gives an anonymous request a token without access, and refuses wrong credentials', async () => {
@@ -423,7 +509,9 @@ describe('token-auth registry over TLS', () => {
     expect(registry.tokenRealm).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/token$/);
     const image = minimalImage('token-tls');
     const full = await requestToken(registry, ['repository:team/source:pull,push'], mainUser(registry));
-    expect((await pushImage(caClient(registry), 'team/source', 'v1', image, bearer(full.token))).status).toBe(201);
+    expect((await pushImage(caClient(registry), 'team/source', 'v1', image, bearer(full.token))).status).toBe(
+      201,
+    );
 
     await skopeo([
       'copy',
@@ -458,21 +546,25 @@ describe('token-auth registry over TLS', () => {
 });
 
 describe('stop()', () => {
-  test.each(['open', 'basic', 'token'] as const)(
-    'removes the temporary directory and frees the ports (%s)',
-    async (mode) => {
-      const registry = await startRegistry({ mode });
-      const ports = [registry.host, ...(registry.tokenRealm === undefined ? [] : [new URL(registry.tokenRealm).host])].map(
-        (host) => Number(host.split(':')[1]),
-      );
-      expect(existsSync(registry.dir)).toBe(true);
-      for (const port of ports) expect(await portIsFree(port)).toBe(false);
+  // The combinations the other tests do not start: basic without TLS, token with TLS.
+  test.each([
+    { mode: 'open', tls: false },
+    { mode: 'basic', tls: false },
+    { mode: 'token', tls: true },
+  ] as const)('removes the temporary directory and frees the ports ($mode, tls: $tls)', async (options) => {
+    const registry = await startRegistry(options);
+    expect(registry.url.startsWith(options.tls ? 'https://' : 'http://')).toBe(true);
+    const ports = [
+      registry.host,
+      ...(registry.tokenRealm === undefined ? [] : [new URL(registry.tokenRealm).host]),
+    ].map((host) => Number(host.split(':')[1]));
+    expect(existsSync(registry.dir)).toBe(true);
+    for (const port of ports) expect(await portIsFree(port)).toBe(false);
 
-      await registry.stop();
-      await registry.stop();
+    await registry.stop();
+    await registry.stop();
 
-      expect(existsSync(registry.dir)).toBe(false);
-      for (const port of ports) expect(await portIsFree(port)).toBe(true);
-    },
-  );
+    expect(existsSync(registry.dir)).toBe(false);
+    for (const port of ports) expect(await portIsFree(port)).toBe(true);
+  });
 });

@@ -129,14 +129,14 @@ interface TokenIssuer {
   close(): Promise<void>;
 }
 
-interface Access {
+export interface TokenAccess {
   type: string;
   name: string;
   actions: string[];
 }
 
 /** `repository:team/app:pull,push` → type, name, actions. Names may contain `:` (a host with a port). */
-function parseScope(scope: string): Access | undefined {
+function parseScope(scope: string): TokenAccess | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first <= 0 || last === first) return undefined;
@@ -161,6 +161,21 @@ function base64url(value: Buffer | string): string {
 }
 
 /**
+ * A compact ES256 JWS whose header carries the signing certificate (`x5c`), the form distribution
+ * 2.8 checks against its `rootcertbundle`. Exported so tests can forge tokens the registry must refuse.
+ */
+export function signToken(claims: Record<string, unknown>, signing: CertificateFiles): string {
+  const header = { typ: 'JWT', alg: 'ES256', x5c: [signing.certDer.toString('base64')] };
+  const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+  // JWS wants the raw r||s form of an ECDSA signature, not Node's default DER.
+  const signature = sign('sha256', Buffer.from(signingInput), {
+    key: createPrivateKey(signing.keyPem),
+    dsaEncoding: 'ieee-p1363',
+  });
+  return `${signingInput}.${base64url(signature)}`;
+}
+
+/**
  * A token issuer speaking the Docker token protocol (GET realm?service=…&scope=…, HTTP Basic).
  * Distribution 2.8 trusts a token whose JWT header carries an `x5c` chain ending in its
  * `rootcertbundle`, so the issuer signs ES256 with a certificate from the token CA and sends it along.
@@ -170,12 +185,10 @@ async function startTokenIssuer(options: {
   users: { full: Credentials; readOnly: Credentials };
   tls?: CertificateFiles;
 }): Promise<TokenIssuer> {
-  const key = createPrivateKey(options.signing.keyPem);
-  const x5c = [options.signing.certDer.toString('base64')];
   const issued: TokenRequest[] = [];
   const refusals: string[] = [];
 
-  const grant = (user: string | undefined, requested: Access): Access | undefined => {
+  const grant = (user: string | undefined, requested: TokenAccess): TokenAccess | undefined => {
     let actions: string[] = [];
     if (user === options.users.full.username) actions = requested.actions;
     else if (user === options.users.readOnly.username)
@@ -228,22 +241,7 @@ async function startTokenIssuer(options: {
     });
 
     const now = Math.floor(Date.now() / 1000);
-    const header = { typ: 'JWT', alg: 'ES256', x5c };
-    const claims = {
-      iss: tokenIssuer,
-      sub: username ?? '',
-      aud: tokenService,
-      exp: now + tokenLifetimeSeconds,
-      // A little slack in case the registry's clock reads a hair behind ours.
-      nbf: now - 10,
-      iat: now,
-      jti: randomUUID(),
-      access,
-    };
-    const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
-    // JWS wants the raw r||s form of an ECDSA signature, not Node's default DER.
-    const signature = sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
-    const token = `${signingInput}.${base64url(signature)}`;
+    const token = signToken(tokenClaims(username ?? '', access, now), options.signing);
     issued.push(username === undefined ? { scope } : { username, scope });
     reply(200, {
       token,
@@ -272,6 +270,32 @@ async function startTokenIssuer(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+/** The claims distribution checks: issuer, audience (its service), time window, and the grants. */
+export function tokenClaims(subject: string, access: TokenAccess[], now = Math.floor(Date.now() / 1000)) {
+  return {
+    iss: tokenIssuer,
+    sub: subject,
+    aud: tokenService,
+    exp: now + tokenLifetimeSeconds,
+    // A little slack in case the registry's clock reads a hair behind ours.
+    nbf: now - 10,
+    iat: now,
+    jti: randomUUID(),
+    access,
+  };
+}
+
+/** The token CA (the registry's `rootcertbundle`) and the issuer's signing certificate under it. */
+async function createTokenSigningCertificate(dir: string) {
+  const ca = await createCertificateAuthority(dir, 'token-ca', 'digestline test token CA');
+  const signing = await issueCertificate(ca, dir, {
+    name: 'token-signing',
+    commonName: 'digestline test token signer',
+    kind: 'signing',
+  });
+  return { ca, signing };
 }
 
 function newUser(name: string): Credentials {
@@ -305,15 +329,19 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
 
     const config: Record<string, unknown> = {
       version: 0.1,
-      log: { level: 'info', fields: { service: 'registry' } },
+      // info: the readiness check waits for the "listening on" line.
+      log: { level: 'info' },
       storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true } },
     };
     const httpConfig: Record<string, unknown> = { secret: randomBytes(16).toString('hex') };
     const registry: Partial<TestRegistry> = { mode, tls, dir: temp.path };
 
-    let certs: Awaited<ReturnType<typeof createServerCertificate>> | undefined;
-    if (tls) {
-      certs = await createServerCertificate(tlsDir);
+    // The two certificate chains are independent: make them side by side.
+    const [certs, tokenKeys] = await Promise.all([
+      tls ? createServerCertificate(tlsDir) : undefined,
+      mode === 'token' ? createTokenSigningCertificate(tlsDir) : undefined,
+    ]);
+    if (certs !== undefined) {
       await writeFile(join(certDir, 'ca.crt'), certs.ca.certPem);
       httpConfig.tls = { certificate: certs.server.certPath, key: certs.server.keyPath };
       Object.assign(registry, { caCertPem: certs.ca.certPem, caCertPath: certs.ca.certPath, certDir });
@@ -330,20 +358,18 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
         );
         await writeFile(htpasswd, lines.join(''));
         config.auth = { htpasswd: { realm: 'digestline-test', path: htpasswd } };
-      } else {
-        const tokenCa = await createCertificateAuthority(tlsDir, 'token-ca', 'digestline test token CA');
-        const signing = await issueCertificate(tokenCa, tlsDir, {
-          name: 'token-signing',
-          commonName: 'digestline test token signer',
-          kind: 'signing',
+      } else if (tokenKeys !== undefined) {
+        issuer = await startTokenIssuer({
+          signing: tokenKeys.signing,
+          users: { full, readOnly },
+          tls: certs?.server,
         });
-        issuer = await startTokenIssuer({ signing, users: { full, readOnly }, tls: certs?.server });
         config.auth = {
           token: {
             realm: issuer.realm,
             service: tokenService,
             issuer: tokenIssuer,
-            rootcertbundle: tokenCa.certPath,
+            rootcertbundle: tokenKeys.ca.certPath,
           },
         };
         const tokenIssuerRef = issuer;
@@ -366,12 +392,21 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       const current = startService('docker-registry', ['serve', configPath]);
       service = current;
       let exited = false;
+      let spawnError = '';
       current.process.once('exit', () => {
         exited = true;
+      });
+      // Without a listener a failed spawn (docker-registry not installed) would crash the test run.
+      current.process.once('error', (error) => {
+        exited = true;
+        spawnError = `could not start docker-registry: ${error.message}\n`;
       });
       await waitUntil(`registry (${mode}) on ${host}`, async () => {
         // An exited process will never answer: stop polling and decide below.
         if (exited) return true;
+        // Logged (at level info) only once the port is bound: without it, whatever answers on this
+        // port is some other process that took it between freePort() and our bind.
+        if (!current.log().includes(`listening on ${host}`)) return false;
         const response = await httpRequest(`${scheme}://${host}/v2/`, {
           ca: certs?.ca.certPem,
           timeoutMs: 2_000,
@@ -389,7 +424,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
         Object.assign(registry, { host, url: `${scheme}://${host}` });
         break;
       }
-      earlierLogs += `--- attempt ${attempt} on ${host} ---\n${current.log()}`;
+      earlierLogs += `--- attempt ${attempt} on ${host} ---\n${spawnError}${current.log()}`;
       if (attempt >= startAttempts) {
         throw new Error(`registry (${mode}) exited before it was ready, ${attempt} times:\n${earlierLogs}`);
       }

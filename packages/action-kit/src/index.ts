@@ -1,6 +1,22 @@
-import * as core from '@actions/core';
-
-export function hello(name: string): string {
-  core.debug(`hello ${name}`);
-  return `hello ${name}`;
-}
+export { ConfigurationError } from './errors.js';
+export {
+  booleanInput,
+  durationInput,
+  enumInput,
+  listInput,
+  optionalString,
+  parseBoolean,
+  parseDuration,
+  parseList,
+  parsePercentage,
+  parsePositiveInteger,
+  percentageInput,
+  positiveIntegerInput,
+  requiredString,
+} from './inputs.js';
+export { type AnnotationLocation, annotate, log } from './log.js';
+export { createOctokit, githubContext, type Octokit, type OctokitOptions } from './octokit.js';
+export { type OutputValue, secret, setOutput, setOutputs } from './outputs.js';
+export { run } from './run.js';
+export { getState, isPost, saveState } from './state.js';
+export { details, fitSummary, mermaid, SUMMARY_LIMIT_BYTES, table, writeSummary } from './summary.js';

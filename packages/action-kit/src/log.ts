@@ -11,7 +11,11 @@ export interface AnnotationLocation {
 
 const ANNOTATE = { error: core.error, warning: core.warning, notice: core.notice } as const;
 
-export function annotate(level: 'error' | 'warning' | 'notice', message: string, location?: AnnotationLocation): void {
+export function annotate(
+  level: 'error' | 'warning' | 'notice',
+  message: string,
+  location?: AnnotationLocation,
+): void {
   const properties: core.AnnotationProperties = {
     title: location?.title,
     file: location?.file,

@@ -16,7 +16,10 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   if (headers.length === 0) return '';
   const line = (cells: (string | number)[]) => `| ${cells.map(escapeCell).join(' | ')} |`;
   // Short rows are padded: GitHub renders a row with missing cells, but other renderers drop it.
-  const padded = rows.map((row) => [...row, ...Array<string>(Math.max(0, headers.length - row.length)).fill('')]);
+  const padded = rows.map((row) => [
+    ...row,
+    ...Array<string>(Math.max(0, headers.length - row.length)).fill(''),
+  ]);
   return [line(headers), line(headers.map(() => '---')), ...padded.map(line)].join('\n');
 }
 
@@ -48,11 +51,11 @@ function omissionNotice(omitted: number, truncated: boolean, limit: number): str
   const parts: string[] = [];
   if (truncated) parts.push('the first section was cut short');
   if (omitted > 0) parts.push(`${omitted} section${omitted === 1 ? ' was' : 's were'} left out`);
-  const room =
+  const reason =
     limit === SUMMARY_LIMIT_BYTES
       ? `to stay under GitHub's job summary limit of ${formatBytes(limit)} per step`
       : `to fit the ${formatBytes(limit)} left under GitHub's job summary limit of ${formatBytes(SUMMARY_LIMIT_BYTES)} per step`;
-  return `> **Summary shortened:** ${parts.join(' and ')} ${room}.\n`;
+  return `> **Summary shortened:** ${parts.join(' and ')} ${reason}.\n`;
 }
 
 /** The longest prefix of `text` that is at most `maxBytes` of UTF-8, never splitting a character. */
@@ -110,7 +113,9 @@ export async function writeSummary(sections: string[]): Promise<void> {
   const { size } = await stat(file).catch(() => ({ size: 0 }));
   const text = fitSummary(sections, SUMMARY_LIMIT_BYTES - size);
   if (text === '') {
-    core.warning(`The job summary was not written: the summary file already holds ${size} bytes of ${formatBytes(SUMMARY_LIMIT_BYTES)}.`);
+    core.warning(
+      `The job summary was not written: the summary file already holds ${size} bytes of ${formatBytes(SUMMARY_LIMIT_BYTES)}.`,
+    );
     return;
   }
   await core.summary.addRaw(text).write();

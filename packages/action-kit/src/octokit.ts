@@ -1,0 +1,59 @@
+import * as core from '@actions/core';
+import * as github from '@actions/github';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { ConfigurationError } from './errors.js';
+import { secret } from './outputs.js';
+
+export type Octokit = ReturnType<typeof github.getOctokit>;
+
+export interface OctokitOptions {
+  /** The REST API root; defaults to the runner's GITHUB_API_URL so GitHub Enterprise Server works unchanged. */
+  baseUrl?: string;
+  /** Retries of a request that failed with a server error (5xx and the like); the retry plugin's default is 3. */
+  retries?: number;
+}
+
+// Rate-limit waits can run to the end of the hour; two waits are worth it, a third is a stuck job.
+const RATE_LIMIT_RETRIES = 2;
+
+/** The one way the actions reach the GitHub API, so retries, throttling and token masking live here. */
+export function createOctokit(token: string, options: OctokitOptions = {}): Octokit {
+  if (token === '') {
+    throw new ConfigurationError(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow expression for the user to copy
+      'A GitHub token is required to call the GitHub API; got an empty one. Pass `github-token: ${{ github.token }}` or a token with the permissions the action lists.',
+    );
+  }
+  secret(token);
+  // Read now, not when @actions/github was imported: the environment may have changed since.
+  const baseUrl = options.baseUrl ?? (process.env.GITHUB_API_URL || 'https://api.github.com');
+  const onLimit =
+    (kind: string) =>
+    (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+      const what = `${request.method} ${request.url} hit the GitHub API ${kind}`;
+      if (retryCount < RATE_LIMIT_RETRIES) {
+        core.warning(
+          `${what}; retrying in ${retryAfter}s (retry ${retryCount + 1} of ${RATE_LIMIT_RETRIES}).`,
+        );
+        return true;
+      }
+      core.warning(`${what}; giving up after ${RATE_LIMIT_RETRIES} retries.`);
+      return false;
+    };
+  return github.getOctokit(
+    token,
+    {
+      baseUrl,
+      retry: options.retries === undefined ? undefined : { retries: options.retries },
+      throttle: { onRateLimit: onLimit('rate limit'), onSecondaryRateLimit: onLimit('secondary rate limit') },
+    },
+    retry,
+    throttling,
+  );
+}
+
+/** The workflow run this action executes in: repository, commit, ref, run id, server URL, job. */
+export function githubContext(): typeof github.context {
+  return github.context;
+}
