@@ -1,1 +1,9 @@
-export {};
+export * from './attach.js';
+export * from './bundle.js';
+export * from './cosign.js';
+export * from './errors.js';
+export * from './intoto.js';
+export * from './keys.js';
+export * from './payload.js';
+export * from './provenance.js';
+export * from './verify.js';

@@ -31,7 +31,8 @@ const DIGEST = /^sha256:([a-f0-9]{64})$/;
 /** An image as an in-toto subject: its name (registry/repository) and its manifest digest. */
 export function imageSubject(name: string, digest: string): Subject {
   const hex = DIGEST.exec(digest)?.[1];
-  if (hex === undefined) throw new StatementError(`subject digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
+  if (hex === undefined)
+    throw new StatementError(`subject digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
   return { name, digest: { sha256: hex } };
 }
 

@@ -34,7 +34,9 @@ export interface KeyPair {
 function parsePem(pem: string): { label: string; der: Buffer } {
   const match = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
   if (match?.[1] === undefined || match[2] === undefined) {
-    throw new KeyError('the key is not PEM: expected a -----BEGIN …----- block as cosign generate-key-pair writes');
+    throw new KeyError(
+      'the key is not PEM: expected a -----BEGIN …----- block as cosign generate-key-pair writes',
+    );
   }
   return { label: match[1], der: Buffer.from(match[2].replace(/\s+/g, ''), 'base64') };
 }
@@ -63,14 +65,17 @@ function scryptKey(
 
 function readEncryptedKeyFile(der: Buffer): EncryptedKeyFile {
   const unreadable = (why: string) =>
-    new KeyError(`the encrypted cosign private key is unreadable: ${why}; regenerate it with cosign generate-key-pair`);
+    new KeyError(
+      `the encrypted cosign private key is unreadable: ${why}; regenerate it with cosign generate-key-pair`,
+    );
   let file: EncryptedKeyFile;
   try {
     file = JSON.parse(der.toString('utf8')) as EncryptedKeyFile;
   } catch {
     throw unreadable('its body is not JSON');
   }
-  if (file?.kdf?.name !== 'scrypt') throw unreadable(`the kdf is ${JSON.stringify(file?.kdf?.name)}, not scrypt`);
+  if (file?.kdf?.name !== 'scrypt')
+    throw unreadable(`the kdf is ${JSON.stringify(file?.kdf?.name)}, not scrypt`);
   if (file.cipher?.name !== 'nacl/secretbox') {
     throw unreadable(`the cipher is ${JSON.stringify(file.cipher?.name)}, not nacl/secretbox`);
   }
@@ -91,7 +96,7 @@ function requireP256(key: KeyObject, what: string): KeyObject {
     const kind =
       key.asymmetricKeyType === 'ec'
         ? `an EC key on ${key.asymmetricKeyDetails?.namedCurve}`
-        : `a ${key.asymmetricKeyType} key`;
+        : `a key of type ${key.asymmetricKeyType}`;
     throw new KeyError(`the ${what} is ${kind}: cosign-compatible signatures here need ECDSA P-256`);
   }
   return key;
@@ -167,9 +172,14 @@ export function generateKeyPair(): KeyPair {
   return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 }
 
+/** Node's createPublicKey refuses a KeyObject that is already public. */
+function publicHalf(key: KeyObject): KeyObject {
+  return key.type === 'public' ? key : createPublicKey(key);
+}
+
 /** The SPKI PEM of a key (a private key gives its public half). */
 export function publicKeyPem(key: KeyObject): string {
-  return createPublicKey(key).export({ format: 'pem', type: 'spki' }).toString();
+  return publicHalf(key).export({ format: 'pem', type: 'spki' }).toString();
 }
 
 /**
@@ -177,6 +187,6 @@ export function publicKeyPem(key: KeyObject): string {
  * hint here, and lets a rejection say "signed by another key" rather than only "does not verify".
  */
 export function keyId(key: KeyObject): string {
-  const der = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  const der = publicHalf(key).export({ format: 'der', type: 'spki' });
   return createHash('sha256').update(der).digest('hex');
 }

@@ -29,7 +29,8 @@ export function simpleSigningPayload(
   digest: string,
   optional?: Record<string, unknown>,
 ): Buffer {
-  if (!DIGEST.test(digest)) throw new PayloadError(`image digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
+  if (!DIGEST.test(digest))
+    throw new PayloadError(`image digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
   if (reference === '' || /[@\s]/.test(reference)) {
     throw new PayloadError(
       `docker-reference ${JSON.stringify(reference)} must be a repository without tag or digest, e.g. ghcr.io/org/app`,
@@ -59,16 +60,21 @@ export function parseSimpleSigningPayload(bytes: Buffer | string): SimpleSigning
     throw new PayloadError('the payload is not JSON');
   }
   const critical = isObject(document) ? document.critical : undefined;
-  if (!isObject(document) || !isObject(critical)) throw new PayloadError('the payload has no `critical` object');
+  if (!isObject(document) || !isObject(critical))
+    throw new PayloadError('the payload has no `critical` object');
   if (critical.type !== SIMPLE_SIGNING_TYPE) {
-    throw new PayloadError(`the payload type is ${JSON.stringify(critical.type)}, not ${JSON.stringify(SIMPLE_SIGNING_TYPE)}`);
+    throw new PayloadError(
+      `the payload type is ${JSON.stringify(critical.type)}, not ${JSON.stringify(SIMPLE_SIGNING_TYPE)}`,
+    );
   }
   const image = isObject(critical.image) ? critical.image : {};
   const identity = isObject(critical.identity) ? critical.identity : {};
   // The cosign spec's example capitalises the key; every real payload (and cosign's reader) uses lower case.
   const digest = image['docker-manifest-digest'] ?? image['Docker-manifest-digest'];
   if (typeof digest !== 'string' || !DIGEST.test(digest)) {
-    throw new PayloadError(`the payload's docker-manifest-digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
+    throw new PayloadError(
+      `the payload's docker-manifest-digest ${JSON.stringify(digest)} is not sha256:<64 hex>`,
+    );
   }
   const reference = identity['docker-reference'];
   if (typeof reference !== 'string') throw new PayloadError('the payload has no docker-reference');

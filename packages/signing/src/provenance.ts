@@ -43,7 +43,8 @@ function workflowOf(context: GitHubBuildContext): { path: string; ref: string } 
   if (context.workflow.startsWith(prefix) && at > prefix.length) {
     return { path: context.workflow.slice(prefix.length, at), ref: context.workflow.slice(at + 1) };
   }
-  if (/^\.github\/workflows\/[^@]+\.ya?ml$/.test(context.workflow)) return { path: context.workflow, ref: context.ref };
+  if (/^\.github\/workflows\/[^@]+\.ya?ml$/.test(context.workflow))
+    return { path: context.workflow, ref: context.ref };
   throw new StatementError(
     `workflow ${JSON.stringify(context.workflow)} is neither a workflow file path (.github/workflows/build.yml) ` +
       `nor a GITHUB_WORKFLOW_REF of ${context.repository}`,
@@ -51,7 +52,8 @@ function workflowOf(context: GitHubBuildContext): { path: string; ref: string } 
 }
 
 function check(context: GitHubBuildContext): void {
-  if (!/^[a-f0-9]{40}$/.test(context.sha)) throw new StatementError(`sha ${JSON.stringify(context.sha)} is not a 40-hex commit`);
+  if (!/^[a-f0-9]{40}$/.test(context.sha))
+    throw new StatementError(`sha ${JSON.stringify(context.sha)} is not a 40-hex commit`);
   if (!/^[\w.-]+\/[\w.-]+$/.test(context.repository)) {
     throw new StatementError(`repository ${JSON.stringify(context.repository)} is not owner/repo`);
   }
@@ -88,7 +90,11 @@ export function provenancePredicate(context: GitHubBuildContext, options: Proven
     buildDefinition: {
       buildType: GITHUB_WORKFLOW_BUILD_TYPE,
       externalParameters: {
-        workflow: { ref: workflow.ref, repository: `${serverUrl}/${context.repository}`, path: workflow.path },
+        workflow: {
+          ref: workflow.ref,
+          repository: `${serverUrl}/${context.repository}`,
+          path: workflow.path,
+        },
       },
       internalParameters: { github },
       resolvedDependencies: [
