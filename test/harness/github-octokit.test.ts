@@ -39,12 +39,17 @@ test('a valid SARIF upload from octokit is matched to its operation and answered
 });
 
 test('a malformed request from octokit is rejected the way GitHub would reject it', async () => {
-  const malformed = octokit().request('POST /repos/{owner}/{repo}/code-scanning/sarifs', {
+  // Typed callers cannot forget commit_sha; untyped ones (JSON from a file, a cast) can, and GitHub says 422.
+  const withoutCommit: Record<string, string> = {
     owner: 'octo-org',
     repo: 'octo-repo',
     ref: 'refs/heads/main',
     sarif: 'H4sIAAAAAAAAA6uuBQBDv6ajAgAAAA==',
-  });
+  };
+  const malformed = octokit().request(
+    'POST /repos/{owner}/{repo}/code-scanning/sarifs',
+    withoutCommit as never,
+  );
   await expect(malformed).rejects.toMatchObject({ status: 422 });
   expect(() => github.assertDone()).toThrow(/commit_sha/);
 });
