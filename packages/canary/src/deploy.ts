@@ -1,0 +1,213 @@
+import { writeFile } from 'node:fs/promises';
+import { type Credentials, RegistryClient } from '@digestline/oci';
+import type { AnalysisConfig } from './analysis.js';
+import { type CanaryResult, type Clock, type IntervalRecord, type Phase, runCanary } from './controller.js';
+import { Probe, probeOnce } from './metrics/probe.js';
+import { PrometheusMetrics, type PrometheusOptions } from './metrics/prometheus.js';
+import { type CanaryEvent, sendWebhook, type WebhookFormat } from './notify.js';
+import { CommandProvider, type CommandProviderOptions } from './providers/command.js';
+import { NginxProvider, type NginxProviderOptions } from './providers/nginx.js';
+import { inspectImage, RegistryTagProvider } from './providers/registry-tag.js';
+import type { MetricsSource, TrafficProvider } from './types.js';
+
+export type ProviderConfig =
+  | { kind: 'registry-tag' }
+  | ({ kind: 'nginx' } & NginxProviderOptions)
+  | ({ kind: 'command' } & Omit<CommandProviderOptions, 'onOutput'>);
+
+export type MetricsConfig =
+  | { kind: 'probe'; healthUrl: string; baselineUrl?: string; requestsPerInterval: number }
+  | ({ kind: 'prometheus'; healthUrl?: string } & PrometheusOptions);
+
+export interface CanaryDeployConfig {
+  /** `registry/repository`, as in an image reference without tag or digest. */
+  registry: string;
+  repository: string;
+  digest: string;
+  canaryTag: string;
+  stableTag: string;
+  credentials?: Credentials;
+  provider: ProviderConfig;
+  metrics: MetricsConfig;
+  analysis: AnalysisConfig;
+  steps: number[];
+  intervalMs: number;
+  durationMs: number;
+  webhook?: { url: string; format: WebhookFormat };
+  /** Where the JSON with every sample and decision goes. */
+  analysisPath: string;
+  runUrl?: string;
+}
+
+/** What the post step needs to undo a canary the job never finished. */
+export interface SavedCanary {
+  phase: Phase;
+  digest: string;
+  previousDigest?: string;
+}
+
+export interface CanaryDeployHooks {
+  /** Called before anything changes and at every phase after, so a post step can always roll back. */
+  save(state: SavedCanary): void;
+  info(message: string): void;
+  warning(message: string): void;
+  onInterval?(record: IntervalRecord): void;
+  clock?: Clock;
+}
+
+export interface CanaryDeployResult extends CanaryResult {
+  previousDigest?: string;
+}
+
+/** The user's input points at something that is not there; nothing has been changed. */
+export class PreflightError extends Error {
+  override name = 'PreflightError';
+}
+
+function registryClient(config: CanaryDeployConfig): RegistryClient {
+  return new RegistryClient(
+    config.registry,
+    config.credentials === undefined ? {} : { credentials: config.credentials },
+  );
+}
+
+function provider(
+  config: CanaryDeployConfig,
+  client: RegistryClient,
+  previousDigest: string | undefined,
+  info: (m: string) => void,
+): TrafficProvider {
+  const target = { digest: config.digest, ...(previousDigest === undefined ? {} : { previousDigest }) };
+  const p = config.provider;
+  if (p.kind === 'registry-tag') {
+    return new RegistryTagProvider(
+      { client, repository: config.repository },
+      { canaryTag: config.canaryTag, ...target },
+    );
+  }
+  if (p.kind === 'nginx') return new NginxProvider(p);
+  return new CommandProvider({ ...p, onOutput: info }, target);
+}
+
+function metricsSource(config: CanaryDeployConfig): MetricsSource {
+  const m = config.metrics;
+  if (m.kind === 'probe') {
+    return new Probe({
+      healthUrl: m.healthUrl,
+      ...(m.baselineUrl === undefined ? {} : { baselineUrl: m.baselineUrl }),
+      intervalMs: config.intervalMs,
+      requestsPerInterval: m.requestsPerInterval,
+      // A request slower than the latency limit is already a failure; waiting longer shows nothing new.
+      timeoutMs: Math.max(config.analysis.latencyP99ThresholdMs * 2, 1000),
+    });
+  }
+  return new PrometheusMetrics(m);
+}
+
+async function assertReachable(url: string, what: string): Promise<void> {
+  const sample = await probeOnce(url, 'canary', 10_000);
+  if (sample.status === 0) {
+    throw new PreflightError(
+      `The ${what} ${url} cannot be reached (${sample.error ?? 'no answer'}); nothing was deployed. Check the URL and that the service runs before the canary starts.`,
+    );
+  }
+}
+
+/**
+ * The whole canary: preflight (digest in the registry, health URL reachable), deploy, analyse, then
+ * promote or roll back, notify, and write the analysis file. Throws only when the canary could not be
+ * deployed; a rollback is a result.
+ */
+export async function canaryDeploy(
+  config: CanaryDeployConfig,
+  hooks: CanaryDeployHooks,
+): Promise<CanaryDeployResult> {
+  const client = registryClient(config);
+  try {
+    const { previousDigest } = await inspectImage({ client, repository: config.repository }, config.digest, {
+      canaryTag: config.canaryTag,
+      stableTag: config.stableTag,
+    });
+    const healthUrl = config.metrics.healthUrl;
+    if (healthUrl !== undefined) await assertReachable(healthUrl, 'health URL');
+    if (config.metrics.kind === 'probe' && config.metrics.baselineUrl !== undefined) {
+      await assertReachable(config.metrics.baselineUrl, 'baseline URL');
+    }
+    const saved = (phase: Phase) =>
+      hooks.save({
+        phase,
+        digest: config.digest,
+        ...(previousDigest === undefined ? {} : { previousDigest }),
+      });
+    saved('deploying');
+    const result = await runCanary({
+      provider: provider(config, client, previousDigest, hooks.info),
+      metrics: metricsSource(config),
+      analysis: config.analysis,
+      steps: config.steps,
+      intervalMs: config.intervalMs,
+      durationMs: config.durationMs,
+      onPhase: saved,
+      log: hooks.info,
+      ...(hooks.onInterval === undefined ? {} : { onInterval: hooks.onInterval }),
+      ...(hooks.clock === undefined ? {} : { clock: hooks.clock }),
+    });
+    if (result.rollback?.error !== undefined) hooks.warning(`The rollback failed: ${result.rollback.error}`);
+    await writeFile(
+      config.analysisPath,
+      `${JSON.stringify({ digest: config.digest, previousDigest, ...result }, null, 2)}\n`,
+    );
+    await notify(config, hooks, {
+      result: result.result,
+      reason: result.reason,
+      failedChecks: result.failedChecks,
+      previousDigest,
+    });
+    return { ...result, ...(previousDigest === undefined ? {} : { previousDigest }) };
+  } finally {
+    await client.close();
+  }
+}
+
+/** The post step: rolls back a canary whose main step was cancelled or crashed before it finished. */
+export async function rollbackFromState(
+  config: CanaryDeployConfig,
+  saved: SavedCanary,
+  hooks: Pick<CanaryDeployHooks, 'info' | 'warning'>,
+): Promise<'rolled-back' | 'nothing-to-do'> {
+  if (saved.phase === 'finished') return 'nothing-to-do';
+  const client = registryClient(config);
+  try {
+    hooks.info(`The canary of ${config.digest} stopped during "${saved.phase}"; rolling back.`);
+    await provider({ ...config, digest: saved.digest }, client, saved.previousDigest, hooks.info).rollback();
+    await notify(config, hooks, {
+      result: 'rolled-back',
+      reason: `the job stopped during "${saved.phase}" (cancelled or crashed); rolled back by the post step`,
+      failedChecks: 0,
+      previousDigest: saved.previousDigest,
+    });
+    return 'rolled-back';
+  } finally {
+    await client.close();
+  }
+}
+
+async function notify(
+  config: CanaryDeployConfig,
+  hooks: Pick<CanaryDeployHooks, 'warning'>,
+  event: Omit<CanaryEvent, 'image' | 'digest' | 'previousDigest' | 'runUrl'> & {
+    previousDigest: string | undefined;
+  },
+): Promise<void> {
+  if (config.webhook === undefined) return;
+  const { previousDigest, ...rest } = event;
+  const sent = await sendWebhook(config.webhook.url, config.webhook.format, {
+    ...rest,
+    image: `${config.registry}/${config.repository}`,
+    digest: config.digest,
+    ...(previousDigest === undefined ? {} : { previousDigest }),
+    ...(config.runUrl === undefined ? {} : { runUrl: config.runUrl }),
+  });
+  if (!sent.ok)
+    hooks.warning(`The ${config.webhook.format} notification was not delivered: ${sent.problem}.`);
+}

@@ -1,0 +1,71 @@
+import type { RegistryClient } from '@digestline/oci';
+import type { TrafficProvider } from '../types.js';
+
+export interface ImageRepository {
+  client: RegistryClient;
+  repository: string;
+}
+
+export class DigestNotFoundError extends Error {
+  override name = 'DigestNotFoundError';
+}
+
+/**
+ * Checks that the canary digest exists and reads what `canaryTag` (or else `stableTag`) points to now:
+ * the digest a rollback restores. Runs before anything changes.
+ */
+export async function inspectImage(
+  image: ImageRepository,
+  digest: string,
+  tags: { canaryTag: string; stableTag: string },
+): Promise<{ previousDigest?: string }> {
+  const { client, repository } = image;
+  if ((await client.headManifest(repository, digest)) === undefined) {
+    throw new DigestNotFoundError(
+      `${client.registry}/${repository}@${digest} is not in the registry; push the image first, or check the digest and image inputs.`,
+    );
+  }
+  const previous =
+    (await client.headManifest(repository, tags.canaryTag)) ??
+    (await client.headManifest(repository, tags.stableTag));
+  return previous === undefined ? {} : { previousDigest: previous.digest };
+}
+
+/** Points `tag` at `digest` by pushing the manifest's exact bytes under the tag. */
+export async function moveTag(image: ImageRepository, tag: string, digest: string): Promise<void> {
+  const manifest = await image.client.getManifest(image.repository, digest);
+  await image.client.putManifest(image.repository, tag, manifest.bytes, manifest.mediaType);
+}
+
+/**
+ * The canary is whatever runs `canaryTag`: deploying moves the tag to the digest, rolling back moves it
+ * to the previous digest. The share of traffic is up to whoever serves the tag, so weights are not
+ * applied here, and promotion to the stable tag stays with the `promote` action, which verifies the
+ * signature first.
+ */
+export class RegistryTagProvider implements TrafficProvider {
+  readonly name = 'registry-tag';
+
+  constructor(
+    private readonly image: ImageRepository,
+    private readonly options: { canaryTag: string; digest: string; previousDigest?: string },
+  ) {}
+
+  deploy(): Promise<void> {
+    return moveTag(this.image, this.options.canaryTag, this.options.digest);
+  }
+
+  async setWeight(): Promise<void> {}
+
+  async promote(): Promise<void> {}
+
+  async rollback(): Promise<void> {
+    const { previousDigest, canaryTag } = this.options;
+    if (previousDigest === undefined) {
+      throw new Error(
+        `there is no previous digest to restore ${canaryTag} to: neither the canary tag nor the stable tag existed before; remove the tag by hand`,
+      );
+    }
+    await moveTag(this.image, canaryTag, previousDigest);
+  }
+}
