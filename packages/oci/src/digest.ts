@@ -15,10 +15,7 @@ export function sha256Digest(bytes: Uint8Array | string): string {
  * Hashes and counts a byte stream as it passes through, so a blob can be verified while it is
  * streamed from one registry to another without holding it in memory.
  */
-export function digestingStream(
-  source: AsyncIterable<Uint8Array>,
-  onChunk?: (bytesSoFar: number) => void,
-): { stream: AsyncGenerator<Uint8Array>; result(): { digest: string; size: number } } {
+export function digestingStream(source: AsyncIterable<Uint8Array>, onChunk?: (bytesSoFar: number) => void) {
   const hash = createHash('sha256');
   let size = 0;
   let finished = false;
@@ -33,9 +30,12 @@ export function digestingStream(
   }
   return {
     stream: pass(),
-    result() {
+    size: () => size,
+    finished: () => finished,
+    /** Only once the stream was read to its end. */
+    digest(): string {
       if (!finished) throw new Error('the stream was not read to its end');
-      return { digest: `sha256:${hash.digest('hex')}`, size };
+      return `sha256:${hash.digest('hex')}`;
     },
   };
 }

@@ -1,1 +1,21 @@
-export {};
+export {
+  type Manifest,
+  type PushProgress,
+  RegistryClient,
+  type RegistryClientOptions,
+} from './client.js';
+export { type BlobCopyResult, type BlobLocation, copyBlob, copyImage, type ImageCopyResult } from './copy.js';
+export { isDigest, sha256Digest } from './digest.js';
+export type { Credentials } from './docker-config.js';
+export { DigestMismatchError, RegistryError } from './errors.js';
+export { type ImageReference, InvalidReferenceError, isTag, parseReference } from './reference.js';
+export { fallbackTag } from './referrers.js';
+export type { RetryOptions } from './retry.js';
+export {
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+  isIndexMediaType,
+  MediaType,
+  type Platform,
+} from './types.js';

@@ -1,0 +1,457 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Authenticator, repositoryScope } from './auth.js';
+import { isDigest, sha256Digest } from './digest.js';
+import type { Credentials } from './docker-config.js';
+import { DigestMismatchError } from './errors.js';
+import {
+  assertDigest,
+  assertRepository,
+  assertTagOrDigest,
+  DOCKER_HUB,
+  InvalidReferenceError,
+  parseReference,
+} from './reference.js';
+import { emptyIndex, fallbackTag, filterReferrers, parseIndex, referrerDescriptor } from './referrers.js';
+import { displayName, Requester } from './request.js';
+import { type RetryOptions, retryPolicy } from './retry.js';
+import { HttpTransport, header, registryOrigin } from './transport/http.js';
+import { type Descriptor, type ImageManifest, MediaType, manifestMediaTypes } from './types.js';
+import { cancelUpload, patchThenCommit, putWhole, uploadSession } from './upload.js';
+
+export interface RegistryClientOptions {
+  /** Wins over `dockerConfig`. A username of `<token>` marks an identity (OAuth2 refresh) token. */
+  credentials?: Credentials;
+  /** A Docker config.json to read credentials from; default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json` when present. */
+  dockerConfig?: string;
+  /** PEM of an extra CA to trust for HTTPS. */
+  ca?: string | Buffer;
+  /** Allows plain HTTP for a registry that is not on this machine. */
+  insecure?: boolean;
+  /** Forces HTTPS, e.g. for a loopback registry with TLS. */
+  tls?: boolean;
+  retry?: RetryOptions;
+  userAgent?: string;
+}
+
+/** The spec lets registries refuse larger manifests; a client refusing them bounds its memory. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const EMPTY_CONFIG_DIGEST = sha256Digest('{}');
+
+/** A manifest as the registry holds it: the exact bytes, their digest and their media type. */
+export interface Manifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+export interface PushProgress {
+  onProgress?: (bytes: number, total: number) => void;
+}
+
+/**
+ * One registry, reached per the OCI distribution spec v1.1. Manifests travel as the exact bytes
+ * the registry holds, and anything fetched by or announced with a digest is checked against it.
+ */
+export class RegistryClient {
+  readonly registry: string;
+  private readonly transport: HttpTransport;
+  private readonly requester: Requester;
+
+  constructor(registry: string, options: RegistryClientOptions = {}) {
+    if (parseReference(`${registry}/probe`).registry !== registry) {
+      throw new InvalidReferenceError(
+        `invalid registry ${JSON.stringify(registry)}: expected a host with an optional :port, e.g. ghcr.io or 127.0.0.1:5000`,
+      );
+    }
+    this.registry = registry;
+    this.transport = new HttpTransport({ ca: options.ca, userAgent: options.userAgent ?? 'digestline-oci' });
+    const auth = new Authenticator({
+      registry,
+      transport: this.transport,
+      scheme: options,
+      credentials: options.credentials,
+      dockerConfig: options.dockerConfig,
+    });
+    // Docker Hub's API lives on another host than the name images use.
+    const origin = registryOrigin(registry === DOCKER_HUB ? 'registry-1.docker.io' : registry, options);
+    this.requester = new Requester(registry, origin, this.transport, auth, retryPolicy(options.retry));
+  }
+
+  /** Closes pooled connections; the client cannot be used afterwards. */
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  async ping(): Promise<void> {
+    await this.requester.send({
+      what: `checking the registry API of ${this.registry}`,
+      method: 'GET',
+      path: '/v2/',
+      expect: [200],
+      idempotent: true,
+    });
+  }
+
+  async getManifest(
+    repository: string,
+    reference: string,
+    options: { accept?: string[] } = {},
+  ): Promise<Manifest> {
+    return this.fetchManifest(repository, reference, options.accept ?? manifestMediaTypes);
+  }
+
+  async headManifest(
+    repository: string,
+    reference: string,
+  ): Promise<{ digest: string; mediaType: string; size: number } | undefined> {
+    assertRepository(repository);
+    assertTagOrDigest(reference);
+    const answer = await this.requester.send({
+      what: `checking manifest ${this.name(repository, reference)}`,
+      method: 'HEAD',
+      path: `/v2/${repository}/manifests/${reference}`,
+      repository,
+      access: 'pull',
+      headers: { accept: manifestMediaTypes.join(', ') },
+      expect: [200, 404],
+      idempotent: true,
+    });
+    if (answer.status === 404) return undefined;
+    const announced = header(answer.headers, 'docker-content-digest');
+    // Without the header a tag's digest is only known from the bytes themselves.
+    if (announced === undefined && !isDigest(reference)) {
+      const { digest, mediaType, bytes } = await this.getManifest(repository, reference);
+      return { digest, mediaType, size: bytes.length };
+    }
+    return {
+      digest: announced ?? reference,
+      mediaType: contentType(answer.headers) ?? '',
+      size: Number(header(answer.headers, 'content-length') ?? 0),
+    };
+  }
+
+  async putManifest(
+    repository: string,
+    reference: string,
+    bytes: Buffer,
+    mediaType: string,
+  ): Promise<{ digest: string; subject?: string }> {
+    assertRepository(repository);
+    assertTagOrDigest(reference);
+    const digest = sha256Digest(bytes);
+    const what = `pushing manifest ${this.name(repository, reference)}`;
+    if (isDigest(reference) && reference !== digest) {
+      throw new DigestMismatchError(
+        `${what}: the bytes hash to ${digest}, not to the digest they are pushed as`,
+        {
+          registry: this.registry,
+          repository,
+          expected: reference,
+          actual: digest,
+        },
+      );
+    }
+    const answer = await this.requester.send({
+      what,
+      method: 'PUT',
+      path: `/v2/${repository}/manifests/${reference}`,
+      repository,
+      access: 'push',
+      headers: { 'content-type': mediaType },
+      body: bytes,
+      expect: [201],
+      // Re-sending a tag could move it back after someone else moved it in between; a digest
+      // names the same content however often it is sent.
+      idempotent: isDigest(reference),
+    });
+    const stored = header(answer.headers, 'docker-content-digest');
+    if (stored !== undefined && stored !== digest) {
+      throw new DigestMismatchError(
+        `${what}: the registry stored ${stored}, but the bytes sent hash to ${digest}`,
+        {
+          registry: this.registry,
+          repository,
+          expected: digest,
+          actual: stored,
+        },
+      );
+    }
+    const subject = header(answer.headers, 'oci-subject');
+    return subject === undefined ? { digest } : { digest, subject };
+  }
+
+  /** Succeeds when the manifest is gone, including when it was never there. */
+  async deleteManifest(repository: string, digest: string): Promise<void> {
+    assertRepository(repository);
+    assertDigest(digest);
+    await this.requester.send({
+      what: `deleting manifest ${this.name(repository, digest)}`,
+      method: 'DELETE',
+      path: `/v2/${repository}/manifests/${digest}`,
+      repository,
+      access: 'delete',
+      expect: [202, 404],
+      idempotent: true,
+    });
+  }
+
+  async blobExists(repository: string, digest: string): Promise<boolean> {
+    assertRepository(repository);
+    assertDigest(digest);
+    const answer = await this.requester.send({
+      what: `checking blob ${this.name(repository, digest)}`,
+      method: 'HEAD',
+      path: `/v2/${repository}/blobs/${digest}`,
+      repository,
+      access: 'pull',
+      expect: [200, 404],
+      idempotent: true,
+    });
+    return answer.status === 200;
+  }
+
+  /** The whole blob in memory, verified against its digest: for configs and small artifacts. */
+  async getBlob(repository: string, digest: string): Promise<Buffer> {
+    assertRepository(repository);
+    assertDigest(digest);
+    const what = `getting blob ${this.name(repository, digest)}`;
+    const { bytes } = await this.requester.send({
+      what,
+      method: 'GET',
+      path: `/v2/${repository}/blobs/${digest}`,
+      repository,
+      access: 'pull',
+      expect: [200],
+      idempotent: true,
+    });
+    this.verify(what, repository, digest, bytes);
+    return bytes;
+  }
+
+  /** The blob as a stream, not verified: the reader hashes it (as `pushBlobStream` does). */
+  async openBlob(repository: string, digest: string): Promise<{ size?: number; stream: Readable }> {
+    assertRepository(repository);
+    assertDigest(digest);
+    const answer = await this.requester.send({
+      what: `getting blob ${this.name(repository, digest)}`,
+      method: 'GET',
+      path: `/v2/${repository}/blobs/${digest}`,
+      repository,
+      access: 'pull',
+      expect: [200],
+      idempotent: true,
+      stream: true,
+    });
+    const length = header(answer.headers, 'content-length');
+    // The requester leaves the body of an expected answer to a streaming operation unread.
+    const stream = answer.body as Readable;
+    return { ...(length === undefined ? {} : { size: Number(length) }), stream };
+  }
+
+  /** Uploads in one request after a POST; skipped when the repository already has the blob. */
+  async pushBlob(repository: string, data: Buffer | string): Promise<{ digest: string; size: number }> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    const digest = sha256Digest(bytes);
+    if (await this.blobExists(repository, digest)) return { digest, size: bytes.length };
+    const target = { repository, digest, what: `pushing blob ${this.name(repository, digest)}` };
+    await uploadSession(
+      this.requester,
+      target,
+      () => this.blobExists(repository, digest),
+      (session) => putWhole(this.requester, target, session, bytes),
+    );
+    return { digest, size: bytes.length };
+  }
+
+  /**
+   * Streams a blob of known digest and size, committing it only once the bytes hashed to the
+   * digest. `open` is called again when the upload has to start over.
+   */
+  async pushBlobStream(
+    repository: string,
+    descriptor: { digest: string; size: number },
+    open: () => Promise<AsyncIterable<Uint8Array>>,
+    options: PushProgress = {},
+  ): Promise<void> {
+    assertRepository(repository);
+    assertDigest(descriptor.digest);
+    const target = {
+      repository,
+      ...descriptor,
+      what: `pushing blob ${this.name(repository, descriptor.digest)}`,
+    };
+    await uploadSession(
+      this.requester,
+      target,
+      () => this.blobExists(repository, descriptor.digest),
+      async (session) => patchThenCommit(this.requester, target, session, await open(), options.onProgress),
+    );
+  }
+
+  /** True when the registry mounted the blob (201); false when it offered an upload instead (202). */
+  async mountBlob(repository: string, digest: string, fromRepository: string): Promise<boolean> {
+    assertRepository(repository);
+    assertRepository(fromRepository);
+    assertDigest(digest);
+    const answer = await this.requester.send({
+      what: `mounting blob ${digest} from ${this.registry}/${fromRepository} into ${this.registry}/${repository}`,
+      method: 'POST',
+      path: `/v2/${repository}/blobs/uploads/?mount=${digest}&from=${encodeURIComponent(fromRepository)}`,
+      repository,
+      access: 'push',
+      extraScopes: [repositoryScope(fromRepository, 'pull')],
+      expect: [201, 202],
+      idempotent: false,
+    });
+    if (answer.status === 201) return true;
+    await cancelUpload(this.requester, repository, this.requester.location(answer));
+    return false;
+  }
+
+  /** Every tag, following `Link` pages; `pageSize` asks for pages of that many (`n`). */
+  async listTags(repository: string, options: { pageSize?: number } = {}): Promise<string[]> {
+    assertRepository(repository);
+    const tags: string[] = [];
+    const first = `/v2/${repository}/tags/list${options.pageSize === undefined ? '' : `?n=${options.pageSize}`}`;
+    await this.requester.paginate(
+      { what: `listing tags of ${this.registry}/${repository}`, repository, path: first, expect: [200] },
+      (bytes) => {
+        const page = JSON.parse(bytes.toString('utf8')) as { tags?: string[] | null };
+        tags.push(...(page.tags ?? []));
+      },
+    );
+    return tags;
+  }
+
+  /**
+   * Manifests whose `subject` is `digest`: from the referrers API, or where a registry lacks it
+   * (it answers 404), from the `sha256-<hex>` fallback tag.
+   */
+  async referrers(
+    repository: string,
+    digest: string,
+    options: { artifactType?: string } = {},
+  ): Promise<Descriptor[]> {
+    assertRepository(repository);
+    assertDigest(digest);
+    const query =
+      options.artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(options.artifactType)}`;
+    const what = `listing referrers of ${this.name(repository, digest)}`;
+    const found: Descriptor[] = [];
+    const api = await this.requester.paginate(
+      { what, repository, path: `/v2/${repository}/referrers/${digest}${query}`, expect: [200, 404] },
+      (bytes) => found.push(...parseIndex(bytes, `the referrers list of ${digest}`).manifests),
+    );
+    if (api === 'absent') {
+      const tag = fallbackTag(digest);
+      const index = await this.fetchManifest(repository, tag, [MediaType.ociIndex], true);
+      found.push(
+        ...(index === undefined ? [] : parseIndex(index.bytes, `the fallback tag ${tag}`).manifests),
+      );
+    }
+    return filterReferrers(found, options.artifactType);
+  }
+
+  /**
+   * Pushes a manifest with a `subject` by digest. A registry with the referrers API confirms with
+   * `OCI-Subject`; otherwise the manifest is added to the subject's fallback tag index. That
+   * read-modify-write is not atomic: two writers racing on one subject can drop one entry.
+   */
+  async pushReferrer(
+    repository: string,
+    manifest: ImageManifest,
+    mediaType: string = MediaType.ociManifest,
+  ): Promise<{ digest: string }> {
+    const subject = manifest.subject;
+    if (subject === undefined) {
+      throw new Error(
+        'a referrer needs a subject: set manifest.subject to the descriptor of the image it refers to',
+      );
+    }
+    // The empty config is part of nearly every artifact; registries refuse a manifest whose blobs they lack.
+    if (manifest.config.digest === EMPTY_CONFIG_DIGEST) await this.pushBlob(repository, '{}');
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    const { digest, subject: confirmed } = await this.putManifest(
+      repository,
+      sha256Digest(bytes),
+      bytes,
+      mediaType,
+    );
+    if (confirmed !== undefined) return { digest };
+
+    const tag = fallbackTag(subject.digest);
+    const existing = await this.fetchManifest(repository, tag, [MediaType.ociIndex], true);
+    const index =
+      existing === undefined ? emptyIndex() : parseIndex(existing.bytes, `the fallback tag ${tag}`);
+    if (index.manifests.some((d) => d.digest === digest)) return { digest };
+    index.manifests.push(referrerDescriptor(manifest, mediaType, digest, bytes.length));
+    await this.putManifest(repository, tag, Buffer.from(JSON.stringify(index)), MediaType.ociIndex);
+    return { digest };
+  }
+
+  private fetchManifest(repository: string, reference: string, accept: readonly string[]): Promise<Manifest>;
+  private fetchManifest(
+    repository: string,
+    reference: string,
+    accept: readonly string[],
+    allowMissing: true,
+  ): Promise<Manifest | undefined>;
+  private async fetchManifest(
+    repository: string,
+    reference: string,
+    accept: readonly string[],
+    allowMissing = false,
+  ): Promise<Manifest | undefined> {
+    assertRepository(repository);
+    assertTagOrDigest(reference);
+    const what = `getting manifest ${this.name(repository, reference)}`;
+    const answer = await this.requester.send({
+      what,
+      method: 'GET',
+      path: `/v2/${repository}/manifests/${reference}`,
+      repository,
+      access: 'pull',
+      headers: { accept: accept.join(', ') },
+      expect: allowMissing ? [200, 404] : [200],
+      idempotent: true,
+      limit: MAX_MANIFEST_BYTES,
+    });
+    if (answer.status === 404) return undefined;
+    const expected = isDigest(reference) ? reference : header(answer.headers, 'docker-content-digest');
+    const digest = this.verify(what, repository, expected, answer.bytes);
+    return { bytes: answer.bytes, mediaType: manifestMediaType(answer.headers, answer.bytes), digest };
+  }
+
+  private verify(what: string, repository: string, expected: string | undefined, bytes: Buffer): string {
+    const actual = sha256Digest(bytes);
+    if (expected !== undefined && expected !== actual) {
+      throw new DigestMismatchError(
+        `${what}: the registry sent bytes hashing to ${actual}, not ${expected}; they were discarded`,
+        { registry: this.registry, repository, expected, actual },
+      );
+    }
+    return actual;
+  }
+
+  private name(repository: string, reference: string): string {
+    return displayName(this.registry, repository, reference);
+  }
+}
+
+function contentType(headers: IncomingHttpHeaders): string | undefined {
+  return header(headers, 'content-type')?.split(';')[0]?.trim();
+}
+
+/** The Content-Type, unless a registry sent a generic one; then the manifest's own `mediaType`. */
+function manifestMediaType(headers: IncomingHttpHeaders, bytes: Buffer): string {
+  const type = contentType(headers);
+  if (type !== undefined && manifestMediaTypes.includes(type)) return type;
+  try {
+    const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+    if (typeof declared === 'string') return declared;
+  } catch {
+    // Not JSON: the caller gets the bytes and whatever type the registry claimed.
+  }
+  return type ?? '';
+}
