@@ -89,6 +89,29 @@ describe('registry-tag provider on a real registry', () => {
       },
     );
   });
+
+  test('when the ladder already moved the canary tag to this digest, the stable digest is the rollback target', async () => {
+    const image = { client, repository: 'team/ladder' };
+    const stable = await pushRandomImage(registry, {
+      repository: 'team/ladder',
+      tag: 'production',
+      layers: 1,
+      totalBytes: 128,
+      seed: 5,
+    });
+    const release = await pushRandomImage(registry, {
+      repository: 'team/ladder',
+      tag: 'canary',
+      layers: 1,
+      totalBytes: 128,
+      seed: 6,
+    });
+    expect(
+      await inspectImage(image, release.digest, { canaryTag: 'canary', stableTag: 'production' }),
+    ).toEqual({
+      previousDigest: stable.digest,
+    });
+  });
 });
 
 describe('command provider on a real registry', () => {

@@ -11,8 +11,9 @@ export class DigestNotFoundError extends Error {
 }
 
 /**
- * Checks that the canary digest exists and reads what `canaryTag` (or else `stableTag`) points to now:
- * the digest a rollback restores. Runs before anything changes.
+ * Checks that the canary digest exists and reads the digest a rollback restores: what `canaryTag` points
+ * to now, or `stableTag`'s digest when there is no canary tag or it already points at this digest.
+ * Runs before anything changes.
  */
 export async function inspectImage(
   image: ImageRepository,
@@ -25,9 +26,14 @@ export async function inspectImage(
       `${client.registry}/${repository}@${digest} is not in the registry; push the image first, or check the digest and image inputs.`,
     );
   }
+  // In the delivery ladder `promote staging→canary` has already moved the canary tag to this digest:
+  // restoring the canary tag's own digest would then "roll back" to the release under test, so the
+  // stable tag's digest is what a rollback must bring back.
+  const canary = await client.headManifest(repository, tags.canaryTag);
   const previous =
-    (await client.headManifest(repository, tags.canaryTag)) ??
-    (await client.headManifest(repository, tags.stableTag));
+    canary !== undefined && canary.digest !== digest
+      ? canary
+      : await client.headManifest(repository, tags.stableTag);
   return previous === undefined ? {} : { previousDigest: previous.digest };
 }
 
