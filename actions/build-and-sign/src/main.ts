@@ -1,0 +1,17 @@
+import { setOutputs, writeSummary } from '@digestline/action-kit';
+import { OUTPUT } from './constants.js';
+import { readInputs } from './inputs.js';
+import { buildAndSign } from './pipeline.js';
+import { summarize } from './summary.js';
+
+export async function main(): Promise<void> {
+  const outcome = await buildAndSign(readInputs());
+  setOutputs({
+    [OUTPUT.digest]: outcome.digest ?? '',
+    [OUTPUT.imageRef]: outcome.digest === undefined ? '' : `${outcome.image}@${outcome.digest}`,
+    [OUTPUT.tags]: outcome.tags.join('\n'),
+    [OUTPUT.sbomPath]: outcome.sbomPath ?? '',
+    [OUTPUT.signatureRef]: outcome.signatureRef ?? '',
+  });
+  await writeSummary(summarize(outcome));
+}
