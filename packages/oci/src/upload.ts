@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { repositoryScope } from './auth.js';
 import { digestingStream } from './digest.js';
 import { DigestMismatchError, RegistryError } from './errors.js';
@@ -97,6 +98,7 @@ export async function patchThenCommit(
       registry: requester.registry,
       repository,
     });
+  const body = Readable.from(hashed.stream);
   const patched = await requester
     .send({
       what,
@@ -109,7 +111,7 @@ export async function patchThenCommit(
         'content-length': String(size),
         ...(size > 0 ? { 'content-range': `0-${size - 1}` } : {}),
       },
-      body: Readable.from(hashed.stream),
+      body,
       expect: [202],
       idempotent: false,
     })
@@ -118,6 +120,9 @@ export async function patchThenCommit(
       throw hashed.finished() && hashed.size() !== size ? sizeMismatch() : error;
     });
   session.location = requester.location(patched);
+  // The registry may answer as soon as it has Content-Length bytes, before the source has signalled its
+  // end (a file stream's last read): wait for that end, briefly, so the hash covers the whole source.
+  if (!hashed.finished()) await endWithin(body, SOURCE_END_TIMEOUT_MS, sizeMismatch);
   const actual = hashed.digest();
   if (actual !== digest) {
     throw new DigestMismatchError(
@@ -141,6 +146,23 @@ export async function patchThenCommit(
     expect: [201],
     idempotent: false,
   });
+}
+
+const SOURCE_END_TIMEOUT_MS = 5_000;
+
+async function endWithin(stream: Readable, timeoutMs: number, onTimeout: () => Error): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      stream.destroy();
+      reject(onTimeout());
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([finished(stream), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function withDigest(location: URL, digest: string): URL {

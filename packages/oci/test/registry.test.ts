@@ -1,5 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { TestRegistry } from '../../../test/harness/registry.js';
+import { makeTempDir } from '../../../test/harness/util.js';
 import {
   fallbackTag,
   type ImageManifest,
@@ -34,6 +39,29 @@ describe.each(modes)('against a %s registry', (mode) => {
     await expect(client.getBlob('team/blobs', pushed.digest)).resolves.toEqual(data);
     await expect(client.blobExists('team/blobs', sha256Digest('never pushed'))).resolves.toBe(false);
     await expect(client.pushBlob('team/blobs', data)).resolves.toEqual(pushed);
+  });
+
+  test('streams a blob from a file, even when the registry answers before the file stream has ended', async () => {
+    const temp = await makeTempDir('oci-stream');
+    try {
+      const data = randomBytes(256 * 1024 + 17);
+      const file = join(temp.path, 'layer.bin');
+      await writeFile(file, data);
+      const digest = sha256Digest(data);
+      const seen: number[] = [];
+      await client.pushBlobStream(
+        'team/streamed',
+        { digest, size: data.length },
+        async () => createReadStream(file),
+        {
+          onProgress: (bytes) => seen.push(bytes),
+        },
+      );
+      await expect(client.getBlob('team/streamed', digest)).resolves.toEqual(data);
+      expect(seen.at(-1)).toBe(data.length);
+    } finally {
+      await temp.remove();
+    }
   });
 
   test('keeps a manifest byte for byte, odd whitespace and key order included', async () => {

@@ -1,0 +1,60 @@
+import { createOctokit, githubContext } from '@digestline/action-kit';
+import type { DeploymentRecorder, RunContext } from '@digestline/promotion';
+
+export function runContext(): RunContext {
+  const context = githubContext();
+  return {
+    repository: `${context.repo.owner}/${context.repo.repo}`,
+    runId: String(context.runId),
+    runAttempt: process.env.GITHUB_RUN_ATTEMPT ?? '1',
+    sha: context.sha,
+    workflow: context.workflow,
+    actor: context.actor,
+    serverUrl: context.serverUrl,
+  };
+}
+
+/** GitHub Deployments on the commit this run built, so the environment page shows which digest runs where. */
+export function githubDeployments(token: string): DeploymentRecorder {
+  const octokit = createOctokit(token);
+  const context = githubContext();
+  const { owner, repo } = context.repo;
+  const logUrl = `${context.serverUrl}/${owner}/${repo}/actions/runs/${context.runId}`;
+  let environment = '';
+  return {
+    async create(request) {
+      environment = request.environment;
+      const response = await octokit.rest.repos.createDeployment({
+        owner,
+        repo,
+        ref: context.sha,
+        environment: request.environment,
+        payload: request.payload,
+        description: request.description.slice(0, 140),
+        // The digest is what is deployed: neither a merge of the default branch nor commit statuses decide it.
+        auto_merge: false,
+        required_contexts: [],
+        production_environment: request.production,
+        transient_environment: false,
+      });
+      if (!('id' in response.data)) {
+        throw new Error(
+          `GitHub did not create the deployment: ${response.data.message ?? `status ${response.status}`}`,
+        );
+      }
+      return response.data.id;
+    },
+    async setStatus(id, state, description) {
+      await octokit.rest.repos.createDeploymentStatus({
+        owner,
+        repo,
+        deployment_id: id,
+        state,
+        environment,
+        description: description.slice(0, 140),
+        log_url: logUrl,
+        auto_inactive: state === 'success',
+      });
+    },
+  };
+}

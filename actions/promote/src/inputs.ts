@@ -1,0 +1,188 @@
+import {
+  booleanInput,
+  ConfigurationError,
+  enumInput,
+  listInput,
+  optionalString,
+  requiredString,
+  secret,
+} from '@digestline/action-kit';
+import { type Credentials, InvalidReferenceError, parseReference } from '@digestline/oci';
+import {
+  checkStep,
+  DEFAULT_ENVIRONMENTS,
+  DEFAULT_TAG_TEMPLATE,
+  digestProblem,
+  environmentTag,
+  type PromotionMode,
+  PromotionRefusedError,
+  parseLadder,
+} from '@digestline/promotion';
+import { Input } from './constants.js';
+
+const quote = JSON.stringify;
+
+export interface RegistryInput {
+  registry: string;
+  repository: string;
+  credentials?: Credentials;
+}
+
+export interface PromoteInputs {
+  source: RegistryInput;
+  target?: RegistryInput;
+  digest: string;
+  sourceEnv?: string;
+  targetEnv: string;
+  environments: string[];
+  mode: PromotionMode;
+  tagTemplate: string;
+  verify: 'key' | 'none';
+  publicKeyPem?: string;
+  privateKeyPem: string;
+  password: string;
+  requireStageProof: boolean;
+  githubToken?: string;
+}
+
+function repository(name: string, value: string): { registry: string; repository: string } {
+  let reference: ReturnType<typeof parseReference>;
+  try {
+    reference = parseReference(value);
+  } catch (error) {
+    if (error instanceof InvalidReferenceError)
+      throw new ConfigurationError(`Input "${name}": ${error.message}.`);
+    throw error;
+  }
+  if (reference.tag !== undefined || reference.digest !== undefined) {
+    throw new ConfigurationError(
+      `Input "${name}" must name a repository without tag or digest, e.g. ${reference.name}; got ${quote(value)} (the digest goes in "digest", the tags follow from the environments).`,
+    );
+  }
+  return { registry: reference.registry, repository: reference.repository };
+}
+
+function credentials(
+  userInput: string,
+  passwordInput: string,
+  fallback?: Credentials,
+): Credentials | undefined {
+  const password = secret(optionalString(passwordInput));
+  const username = optionalString(userInput);
+  if ((username === undefined) !== (password === undefined)) {
+    throw new ConfigurationError(
+      `Inputs "${userInput}" and "${passwordInput}" go together: set both or neither.`,
+    );
+  }
+  return username === undefined || password === undefined ? fallback : { username, password };
+}
+
+/** Refusals the domain raises while parsing are the user's input at fault. */
+function asInput<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof PromotionRefusedError) throw new ConfigurationError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Keyless verification needs Sigstore's public trust root, Fulcio and Rekor. @digestline/signing
+ * verifies key-signed bundles only, so the path is refused up front rather than half done.
+ */
+function refuseKeyless(): never {
+  const missing = [Input.certificateIdentity, Input.certificateOidcIssuer].filter(
+    (n) => optionalString(n) === undefined,
+  );
+  const also =
+    missing.length === 0 ? '' : ` (it would also need ${missing.map((n) => `"${n}"`).join(' and ')})`;
+  throw new ConfigurationError(
+    `verify: keyless is not available in this version of promote: it needs Sigstore's Fulcio and Rekor, which this action cannot check yet${also}. Sign with a key (cosign generate-key-pair) and set "public-key" (verify: key).`,
+  );
+}
+
+export function readInputs(): PromoteInputs {
+  // Secrets first: nothing below may print them before the runner knows to mask them.
+  const privateKeyPem = secret(optionalString(Input.cosignPrivateKey));
+  const password = secret(optionalString(Input.cosignPassword)) ?? '';
+  const githubToken = secret(optionalString(Input.githubToken));
+  const sourceCredentials = credentials(Input.registryUsername, Input.registryPassword);
+  const targetCredentials = credentials(
+    Input.targetRegistryUsername,
+    Input.targetRegistryPassword,
+    sourceCredentials,
+  );
+
+  const source = repository(Input.image, requiredString(Input.image));
+  const targetImage = optionalString(Input.targetImage);
+  const target = targetImage === undefined ? undefined : repository(Input.targetImage, targetImage);
+
+  const digest = requiredString(Input.digest).trim();
+  const problem = digestProblem(digest);
+  if (problem !== undefined) throw new ConfigurationError(`Input "${Input.digest}": ${problem}`);
+
+  const listed = listInput(Input.environments);
+  const environments = asInput(() => parseLadder(listed.length === 0 ? DEFAULT_ENVIRONMENTS : listed));
+  const mode = enumInput(Input.mode, ['promote', 'rollback'] as const, 'promote');
+  const sourceEnv = optionalString(Input.sourceEnv);
+  const targetEnv = requiredString(Input.targetEnv);
+  asInput(() => checkStep(environments, mode === 'rollback' ? undefined : sourceEnv, targetEnv, mode));
+  const tagTemplate = optionalString(Input.tagTemplate) ?? DEFAULT_TAG_TEMPLATE;
+  asInput(() => {
+    for (const env of environments) environmentTag(tagTemplate, env);
+  });
+
+  const publicKeyPem = optionalString(Input.publicKey);
+  const verify = enumInput(
+    Input.verify,
+    ['key', 'keyless', 'none'] as const,
+    publicKeyPem === undefined ? 'keyless' : 'key',
+  );
+  if (verify === 'keyless') refuseKeyless();
+  if (verify === 'key' && publicKeyPem === undefined) {
+    throw new ConfigurationError(
+      `Input "${Input.publicKey}" is required with verify: key; set it to the PEM that cosign public-key prints.`,
+    );
+  }
+  if (publicKeyPem === undefined) {
+    throw new ConfigurationError(
+      `Input "${Input.publicKey}" is required even with verify: none: promotion records (the stage proof) are verified with it; set it to the public half of "${Input.cosignPrivateKey}".`,
+    );
+  }
+  if (privateKeyPem === undefined) {
+    throw new ConfigurationError(
+      `Input "${Input.cosignPrivateKey}" is required: it signs the promotion record the next step checks; pass it from a secret, e.g. \${{ secrets.COSIGN_PRIVATE_KEY }}.`,
+    );
+  }
+  const recordDeployment = booleanInput(Input.recordDeployment, true);
+  if (recordDeployment && githubToken === undefined) {
+    throw new ConfigurationError(
+      `Input "${Input.githubToken}" is empty but "${Input.recordDeployment}" is true: pass github-token: \${{ github.token }} (with permissions deployments: write), or set record-deployment: false.`,
+    );
+  }
+
+  return {
+    source: { ...source, ...(sourceCredentials === undefined ? {} : { credentials: sourceCredentials }) },
+    ...(target === undefined
+      ? {}
+      : {
+          target: {
+            ...target,
+            ...(targetCredentials === undefined ? {} : { credentials: targetCredentials }),
+          },
+        }),
+    digest,
+    ...(sourceEnv === undefined ? {} : { sourceEnv }),
+    targetEnv,
+    environments,
+    mode,
+    tagTemplate,
+    verify,
+    publicKeyPem,
+    privateKeyPem,
+    password,
+    requireStageProof: booleanInput(Input.requireStageProof, true),
+    ...(recordDeployment ? { githubToken } : {}),
+  };
+}

@@ -1,0 +1,23 @@
+/** Which gate refused a promotion; the action layer reports every kind as the user's to fix. */
+export type RefusedCheck =
+  | 'input'
+  | 'path'
+  | 'source-tag'
+  | 'signature'
+  | 'stage-proof'
+  | 'rollback-record'
+  | 'record-key';
+
+/**
+ * A promotion that must not happen as asked: a wrong input, a step the ladder does not allow, or a check
+ * the digest failed. Thrown before anything is written, so the registry is exactly as it was.
+ */
+export class PromotionRefusedError extends Error {
+  override name = 'PromotionRefusedError';
+  constructor(
+    readonly check: RefusedCheck,
+    message: string,
+  ) {
+    super(message);
+  }
+}

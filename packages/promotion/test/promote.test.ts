@@ -1,0 +1,295 @@
+import { RegistryClient } from '@digestline/oci';
+import { keyId, keySigner, verifyImage } from '@digestline/signing';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { type FaultProxy, startFaultProxy } from '../../../test/harness/fault-proxy.js';
+import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
+import {
+  type DeploymentRecorder,
+  findPromotionRecords,
+  PROMOTION_PREDICATE_TYPE,
+  PromotionRefusedError,
+  type PromotionRequest,
+  promote,
+} from '../src/index.js';
+import { clientFor, makeKeys, pushSignedImage, snapshotTags, type TestKeys } from './helpers.js';
+
+const repository = 'team/app';
+let registry: TestRegistry;
+let client: RegistryClient;
+let keys: TestKeys;
+let otherKeys: TestKeys;
+
+beforeAll(async () => {
+  [registry, keys, otherKeys] = await Promise.all([startRegistry(), makeKeys('pw'), makeKeys('other')]);
+  client = clientFor(registry);
+});
+afterAll(async () => {
+  await client?.close();
+  await registry?.stop();
+});
+
+function request(
+  digest: string,
+  sourceEnv: string | undefined,
+  targetEnv: string,
+  extra: Partial<PromotionRequest> = {},
+): PromotionRequest {
+  return {
+    source: { client, repository },
+    digest,
+    ...(sourceEnv === undefined ? {} : { sourceEnv }),
+    targetEnv,
+    signatureKeys: [keys.publicKey],
+    recordKeys: [keys.publicKey],
+    recordSigner: { signer: keySigner(keys.privateKey), keyId: keyId(keys.publicKey) },
+    ...extra,
+  };
+}
+
+const tagOf = async (tag: string, repo = repository, c = client) => (await c.headManifest(repo, tag))?.digest;
+
+async function refused(promise: Promise<unknown>): Promise<PromotionRefusedError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PromotionRefusedError);
+  return error as PromotionRefusedError;
+}
+
+describe('promotion through the ladder on a real registry', () => {
+  let first: string;
+  let second: string;
+
+  beforeAll(async () => {
+    first = await pushSignedImage(registry, client, repository, 1, keys.privateKey);
+    second = await pushSignedImage(registry, client, repository, 2, keys.privateKey);
+  });
+
+  test('walks a digest dev → staging → canary → production, each step recording its previous digest and a signed record', async () => {
+    const into = await promote(request(first, undefined, 'dev'));
+    expect(into).toMatchObject({
+      outcome: 'promoted',
+      promotedTag: 'dev',
+      imageRef: `${registry.host}/${repository}@${first}`,
+    });
+    expect(into.previousDigest).toBeUndefined();
+    for (const [from, to] of [
+      ['dev', 'staging'],
+      ['staging', 'canary'],
+      ['canary', 'production'],
+    ] as const) {
+      const result = await promote(request(first, from, to));
+      expect(result.outcome).toBe('promoted');
+      expect(result.checks.map((c) => c.name)).toEqual(['path', 'source tag', 'signature', 'stage proof']);
+      expect(await tagOf(to)).toBe(first);
+    }
+    const records = await findPromotionRecords(client, repository, first, 'production', [keys.publicKey]);
+    expect(records.records).toHaveLength(1);
+    expect(records.records[0]).toMatchObject({
+      environment: 'production',
+      from: 'canary',
+      mode: 'promote',
+      tag: 'production',
+      previousDigest: null,
+    });
+    // Another key does not make a record count.
+    expect(
+      (await findPromotionRecords(client, repository, first, 'production', [otherKeys.publicKey])).records,
+    ).toEqual([]);
+  });
+
+  test('the second digest replaces the first and reports it as previous', async () => {
+    await promote(request(second, undefined, 'dev'));
+    const result = await promote(request(second, 'dev', 'staging'));
+    expect(result.previousDigest).toBe(first);
+    expect(await tagOf('staging')).toBe(second);
+  });
+
+  test('re-running a promotion changes nothing and reports the same previous digest', async () => {
+    const before = await snapshotTags(client, [repository]);
+    const referrers = (await client.referrers(repository, second)).length;
+    const again = await promote(request(second, 'dev', 'staging'));
+    expect(again).toMatchObject({ outcome: 'unchanged', previousDigest: first });
+    expect(await snapshotTags(client, [repository])).toEqual(before);
+    expect(await client.referrers(repository, second)).toHaveLength(referrers);
+  });
+
+  test('a digest re-tagged into staging by hand cannot reach canary: no stage proof', async () => {
+    const third = await pushSignedImage(registry, client, repository, 3, keys.privateKey);
+    const { bytes, mediaType } = await client.getManifest(repository, third);
+    await client.putManifest(repository, 'staging', bytes, mediaType);
+    const before = await snapshotTags(client, [repository]);
+    const error = await refused(promote(request(third, 'staging', 'canary')));
+    expect(error.check).toBe('stage-proof');
+    expect(error.message).toMatch(
+      /no signed promotion record for staging.*a tag moved by hand does not count/,
+    );
+    expect(await snapshotTags(client, [repository])).toEqual(before);
+    await client.putManifest(repository, 'staging', ...(await manifestOf(second)));
+  });
+
+  test('rollback puts production back to a digest that was there before, and refuses one that never was', async () => {
+    await promote(request(second, 'staging', 'canary'));
+    await promote(request(second, 'canary', 'production'));
+    expect(await tagOf('production')).toBe(second);
+
+    const back = await promote(request(first, undefined, 'production', { mode: 'rollback' }));
+    expect(back).toMatchObject({ outcome: 'rolled-back', previousDigest: second });
+    expect(await tagOf('production')).toBe(first);
+    const latest = (await findPromotionRecords(client, repository, first, 'production', [keys.publicKey]))
+      .records[0];
+    expect(latest).toMatchObject({ mode: 'rollback', previousDigest: second });
+
+    const never = await pushSignedImage(registry, client, repository, 4, keys.privateKey);
+    const before = await snapshotTags(client, [repository]);
+    const error = await refused(promote(request(never, undefined, 'production', { mode: 'rollback' })));
+    expect(error.check).toBe('rollback-record');
+    expect(await snapshotTags(client, [repository])).toEqual(before);
+  });
+
+  test('refuses an unsigned digest and one signed only by another key, before writing anything', async () => {
+    const unsigned = await pushSignedImage(registry, client, repository, 5, undefined);
+    const foreign = await pushSignedImage(registry, client, repository, 6, otherKeys.privateKey);
+    const before = await snapshotTags(client, [repository]);
+    expect((await refused(promote(request(unsigned, undefined, 'dev')))).message).toMatch(/is not signed/);
+    const wrong = await refused(promote(request(foreign, undefined, 'dev')));
+    expect(wrong.check).toBe('signature');
+    expect(wrong.message).toContain(`signed by key ${keyId(otherKeys.publicKey)}`);
+    expect(await snapshotTags(client, [repository])).toEqual(before);
+  });
+
+  test('refuses a record signer whose key the next step would not trust', async () => {
+    const error = await refused(
+      promote(
+        request(first, undefined, 'dev', {
+          recordSigner: { signer: keySigner(otherKeys.privateKey), keyId: keyId(otherKeys.publicKey) },
+        }),
+      ),
+    );
+    expect(error.check).toBe('record-key');
+  });
+});
+
+async function manifestOf(digest: string): Promise<[Buffer, string]> {
+  const { bytes, mediaType } = await client.getManifest(repository, digest);
+  return [bytes, mediaType];
+}
+
+describe('promotion into another repository or registry', () => {
+  let digest: string;
+  let other: TestRegistry;
+  let otherClient: RegistryClient;
+
+  beforeAll(async () => {
+    other = await startRegistry();
+    otherClient = clientFor(other);
+    digest = await pushSignedImage(registry, client, 'team/build', 7, keys.privateKey);
+    const build = { source: { client, repository: 'team/build' } };
+    await promote({ ...request(digest, undefined, 'dev'), ...build });
+    await promote({ ...request(digest, 'dev', 'staging'), ...build });
+  });
+  afterAll(async () => {
+    await otherClient?.close();
+    await other?.stop();
+  });
+
+  test('another repository of the same registry: layers mounted, zero bytes moved, signatures and records along', async () => {
+    const result = await promote({
+      ...request(digest, 'staging', 'canary'),
+      source: { client, repository: 'team/build' },
+      target: { client, repository: 'prod/app' },
+    });
+    expect(result.copy?.blobs).toMatchObject({ copied: 0, bytes: 0 });
+    expect(result.copy?.blobs.mounted).toBeGreaterThanOrEqual(3);
+    expect(result.copy?.signatures).toBe('copied');
+    expect(result.copy?.referrers).toBe(2);
+    expect(await tagOf('canary', 'prod/app')).toBe(digest);
+    expect((await verifyImage(client, 'prod/app', digest, keys.publicKey)).verified).toHaveLength(1);
+    for (const env of ['dev', 'staging', 'canary']) {
+      expect(
+        (await findPromotionRecords(client, 'prod/app', digest, env, [keys.publicKey])).records,
+      ).toHaveLength(1);
+    }
+    expect(await tagOf('canary', 'team/build')).toBeUndefined();
+  });
+
+  test('another registry: layers streamed and verified, and the next step works there', async () => {
+    const result = await promote({
+      ...request(digest, 'canary', 'production'),
+      source: { client, repository: 'prod/app' },
+      target: { client: otherClient, repository: 'app' },
+    });
+    expect(result.copy?.blobs.copied).toBeGreaterThanOrEqual(3);
+    expect(result.copy?.blobs.bytes).toBeGreaterThan(4096);
+    expect(await tagOf('production', 'app', otherClient)).toBe(digest);
+    expect((await verifyImage(otherClient, 'app', digest, keys.publicKey)).verified).toHaveLength(1);
+    const records = await otherClient.referrers('app', digest);
+    expect(
+      records.filter(
+        (r) => r.annotations?.['dev.sigstore.bundle.predicateType'] === PROMOTION_PREDICATE_TYPE,
+      ),
+    ).toHaveLength(4);
+  });
+});
+
+describe('failures after the checks', () => {
+  let proxy: FaultProxy;
+  let proxied: RegistryClient;
+  const deployments: { created: number; statuses: string[] } = { created: 0, statuses: [] };
+  const recorder: DeploymentRecorder = {
+    create: async () => ++deployments.created,
+    setStatus: async (id, state) => {
+      deployments.statuses.push(`${id}:${state}`);
+    },
+  };
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy({ url: registry.url });
+    proxied = new RegistryClient(proxy.host, { retry: { attempts: 1 } });
+  });
+  afterAll(async () => {
+    await proxied?.close();
+    await proxy?.close();
+  });
+
+  test('a 500 on the tag PUT leaves every tag as it was and marks the deployment failed', async () => {
+    const digest = await pushSignedImage(registry, client, 'team/faulty', 8, keys.privateKey);
+    const before = await snapshotTags(client, ['team/faulty']);
+    proxy.fault({
+      method: 'PUT',
+      path: /\/manifests\/dev$/,
+      respond: { status: 500, body: '{"errors":[{"code":"UNKNOWN"}]}' },
+    });
+    await expect(
+      promote({
+        ...request(digest, undefined, 'dev'),
+        source: { client: proxied, repository: 'team/faulty' },
+        deployments: recorder,
+      }),
+    ).rejects.toThrow(/500/);
+    expect(await snapshotTags(client, ['team/faulty'])).toEqual(before);
+    expect(deployments.statuses).toEqual([`${deployments.created}:failure`]);
+
+    const ok = await promote({
+      ...request(digest, undefined, 'dev'),
+      source: { client: proxied, repository: 'team/faulty' },
+      deployments: recorder,
+    });
+    expect(ok.deploymentId).toBe(2);
+    expect(deployments.statuses.at(-1)).toBe('2:success');
+  });
+
+  test('the re-tag itself takes two registry round trips: PUT under the tag and the read-back', async () => {
+    const digest = await pushSignedImage(registry, client, 'team/count', 9, keys.privateKey);
+    const source = { client: proxied, repository: 'team/count' };
+    await promote({ ...request(digest, undefined, 'dev'), source });
+    const seen = proxy.requests().length;
+    await promote({ ...request(digest, 'dev', 'staging'), source });
+    const tagRequests = proxy
+      .requests()
+      .slice(seen)
+      .filter((r) => r.path.endsWith('/manifests/staging'));
+    expect(tagRequests.map((r) => r.method)).toEqual(['HEAD', 'PUT', 'HEAD']);
+  });
+});
