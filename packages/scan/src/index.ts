@@ -1,1 +1,62 @@
-export {};
+export { ScanInputError } from './errors.js';
+export {
+  compareFindings,
+  countBySeverity,
+  type Finding,
+  fingerprint,
+  KINDS,
+  type Kind,
+  type Location,
+  mergeFindings,
+  normaliseSeverity,
+  SEVERITIES,
+  type Severity,
+  severityFromScore,
+  severityRank,
+} from './finding.js';
+export { type GateOutcome, type GateRun, runGate } from './gate.js';
+export {
+  type GitHubRequest,
+  type IssueOptions,
+  type IssueSync,
+  issueMarker,
+  type Repository,
+  syncIssues,
+  type UploadOptions,
+  type UploadResult,
+  uploadSarif,
+} from './github.js';
+export { parseReportJson } from './json.js';
+export {
+  type BudgetResult,
+  EMPTY_POLICY,
+  evaluate,
+  type GateOptions,
+  type GateResult,
+  isExpired,
+  type Policy,
+  parsePolicy,
+  type Waiver,
+} from './policy.js';
+export { type Report, type ReportFormat, readReport } from './readers/index.js';
+export { findReports, readReportFile } from './reports.js';
+export {
+  FINGERPRINT_KEY,
+  GITHUB_SARIF_LIMITS,
+  type SarifLimits,
+  type SarifOptions,
+  type SarifOutput,
+  type SarifTruncation,
+  sarifLimitProblems,
+  writeSarif,
+} from './sarif.js';
+export {
+  type DatabaseCache,
+  type Exec,
+  runTrivy,
+  TrivyError,
+  type TrivyRunResult,
+  type TrivyScan,
+  trivyArgs,
+  trivyCacheKeys,
+} from './trivy-runner.js';

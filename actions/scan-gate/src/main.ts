@@ -1,0 +1,91 @@
+import { tmpdir } from 'node:os';
+import {
+  ConfigurationError,
+  createOctokit,
+  githubContext,
+  log,
+  setOutputs,
+  writeSummary,
+} from '@digestline/action-kit';
+import {
+  type GitHubRequest,
+  type IssueSync,
+  runGate,
+  ScanInputError,
+  syncIssues,
+  type UploadResult,
+  uploadSarif,
+} from '@digestline/scan';
+import { ISSUE_LABEL, OUTPUT } from './constants.js';
+import { readInputs } from './inputs.js';
+import { annotateOutcome, failureMessage, summarySections } from './report.js';
+import { scanWithTrivy } from './trivy.js';
+
+/** The user's reports, policy and permissions are theirs to fix: no stack trace for those. */
+async function userFacing<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof ScanInputError) throw new ConfigurationError(error.message);
+    throw error;
+  }
+}
+
+export async function main(): Promise<void> {
+  const inputs = readInputs();
+  const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+  const scanned =
+    inputs.scanImage !== undefined || inputs.scanPath !== undefined
+      ? await scanWithTrivy(inputs, workspace, process.env.RUNNER_TEMP || tmpdir())
+      : undefined;
+  const outcome = await userFacing(() =>
+    runGate({
+      ...inputs,
+      cwd: workspace,
+      generated: scanned
+        ? [{ path: scanned.report, name: `trivy ${inputs.scanImage ?? inputs.scanPath}` }]
+        : [],
+    }),
+  );
+  log.info(
+    `Read ${outcome.reports.length} report(s): ${outcome.merged.length} findings after merging, ${outcome.blocking.length} blocking.`,
+  );
+
+  let upload: UploadResult | undefined;
+  let issues: IssueSync | undefined;
+  if (inputs.uploadSarif || inputs.createIssues) {
+    const octokit = createOctokit(inputs.token ?? '');
+    const request = octokit.request as unknown as GitHubRequest;
+    const context = githubContext();
+    if (inputs.uploadSarif) {
+      upload = await userFacing(() =>
+        uploadSarif(request, {
+          ...context.repo,
+          commitSha: context.sha,
+          ref: context.ref,
+          gzipped: outcome.sarif.gzipped,
+        }),
+      );
+    }
+    if (inputs.createIssues) {
+      issues = await syncIssues(request, outcome.blocking, {
+        ...context.repo,
+        category: inputs.category,
+        label: ISSUE_LABEL,
+        runUrl: `${context.serverUrl}/${context.repo.owner}/${context.repo.repo}/actions/runs/${context.runId}`,
+      });
+    }
+  }
+
+  setOutputs({
+    [OUTPUT.passed]: outcome.passed,
+    [OUTPUT.blocking]: outcome.blocking.length,
+    [OUTPUT.counts]: outcome.counts,
+    [OUTPUT.sarif]: outcome.sarif.path,
+  });
+  annotateOutcome(outcome, issues);
+  await writeSummary(summarySections(outcome, inputs, upload, issues));
+
+  const failure = failureMessage(outcome, inputs, upload);
+  if (failure) throw new Error(failure);
+}

@@ -1,0 +1,175 @@
+import { annotate, details, table } from '@digestline/action-kit';
+import {
+  type Finding,
+  type GateOutcome,
+  type IssueSync,
+  SEVERITIES,
+  type UploadResult,
+} from '@digestline/scan';
+import type { Inputs } from './inputs.js';
+
+const BLOCKING_SHOWN = 20;
+// GitHub shows at most 10 error annotations per step; the rest are in the summary.
+const BLOCKING_ANNOTATED = 10;
+
+const where = (finding: Finding) =>
+  finding.location
+    ? `${finding.location.file}${finding.location.line ? `:${finding.location.line}` : ''}`
+    : [finding.targets.join(', '), finding.artifactPath].filter(Boolean).join(' ');
+
+export function annotateOutcome(outcome: GateOutcome, issues: IssueSync | undefined): void {
+  for (const waiver of outcome.expiredWaivers) {
+    annotate(
+      'warning',
+      `The waiver for ${waiver.id}${waiver.package ? ` in ${waiver.package}` : ''} expired on ${waiver.expires} and no longer applies: fix the finding, or renew the waiver with a new date and reason.`,
+      { file: outcome.policy.file, line: waiver.line, title: 'Expired waiver' },
+    );
+  }
+  for (const finding of outcome.blocking.filter((f) => f.location).slice(0, BLOCKING_ANNOTATED)) {
+    annotate('error', `${finding.id} (${finding.severity}): ${finding.title}${fixNote(finding)}`, {
+      file: finding.location?.file,
+      line: finding.location?.line,
+      endLine: finding.location?.endLine,
+      title: `Blocking ${finding.kind}`,
+    });
+  }
+  const { truncation } = outcome.sarif;
+  if (truncation) {
+    const why = truncation.reason === 'results' ? '25,000 results per run' : '10 MB gzipped';
+    annotate(
+      'warning',
+      `The SARIF holds the ${truncation.kept} most severe of ${truncation.total} findings: GitHub accepts at most ${why}.`,
+    );
+  }
+  if (issues && issues.deferred > 0) {
+    annotate(
+      'warning',
+      `${issues.deferred} blocking finding(s) got no issue yet: at most 50 issues are opened per run.`,
+    );
+  }
+}
+
+const fixNote = (finding: Finding) =>
+  finding.kind !== 'vulnerability'
+    ? ''
+    : finding.fixedVersion
+      ? ` (fixed in ${finding.fixedVersion})`
+      : ' (no fix yet)';
+
+export function summarySections(
+  outcome: GateOutcome,
+  inputs: Inputs,
+  upload: UploadResult | undefined,
+  issues: IssueSync | undefined,
+): string[] {
+  const blockingBySeverity = new Map<string, number>();
+  for (const finding of outcome.blocking) {
+    blockingBySeverity.set(finding.severity, (blockingBySeverity.get(finding.severity) ?? 0) + 1);
+  }
+  const sections = [
+    `### scan-gate ${outcome.passed ? 'passed' : 'failed'}: ${outcome.blocking.length} blocking finding(s) at threshold \`${inputs.threshold}\``,
+    table(
+      ['severity', 'findings', 'blocking'],
+      SEVERITIES.map((severity) => [
+        severity,
+        outcome.counts[severity],
+        blockingBySeverity.get(severity) ?? 0,
+      ]),
+    ),
+  ];
+  if (outcome.blocking.length > 0) {
+    const shown = outcome.blocking.slice(0, BLOCKING_SHOWN);
+    sections.push(
+      `#### Blocking${outcome.blocking.length > shown.length ? ` (top ${shown.length} of ${outcome.blocking.length})` : ''}`,
+      table(
+        ['id', 'severity', 'package', 'installed', 'fixed in', 'where'],
+        shown.map((f) => [
+          f.id,
+          f.severity,
+          f.package ?? '',
+          f.installedVersion ?? '',
+          f.kind === 'vulnerability' ? (f.fixedVersion ?? 'no fix yet') : '',
+          where(f),
+        ]),
+      ),
+    );
+  }
+  if (outcome.waived.length > 0 || outcome.expiredWaivers.length > 0) {
+    sections.push(
+      '#### Waivers',
+      table(
+        ['waiver', 'status', 'expires', 'findings', 'reason'],
+        [
+          ...outcome.policy.waivers
+            .filter((waiver) => outcome.waived.some((w) => w.waiver === waiver))
+            .map((waiver) => [
+              waiver.id,
+              'applied',
+              waiver.expires,
+              outcome.waived.filter((w) => w.waiver === waiver).length,
+              waiver.reason,
+            ]),
+          ...outcome.expiredWaivers.map((waiver) => [
+            waiver.id,
+            '**expired**',
+            waiver.expires,
+            0,
+            waiver.reason,
+          ]),
+        ],
+      ),
+    );
+  }
+  if (outcome.budgets.length > 0) {
+    sections.push(
+      table(
+        ['budget', 'allowed', 'found', 'status'],
+        outcome.budgets.map((b) => [b.severity, b.limit, b.count, b.exceeded ? '**exceeded**' : 'within']),
+      ),
+    );
+  }
+  const notes = [
+    outcome.ignoredUnfixed > 0
+      ? `${outcome.ignoredUnfixed} unfixed vulnerabilities ignored (\`ignore-unfixed\`).`
+      : '',
+    outcome.excludedByKind > 0 ? `${outcome.excludedByKind} findings of kinds the policy leaves out.` : '',
+    `SARIF: \`${outcome.sarif.path}\`, ${outcome.sarif.results} results, category \`${inputs.category}\`${
+      outcome.sarif.truncation
+        ? ` (the ${outcome.sarif.truncation.kept} most severe of ${outcome.sarif.truncation.total})`
+        : ''
+    }${upload ? `; uploaded as ${upload.id}, processing ${upload.processingStatus}` : ''}.`,
+    issues
+      ? `Issues: ${issues.created.length} opened, ${issues.open.length} still open, ${issues.closed.length} closed.`
+      : '',
+  ].filter(Boolean);
+  sections.push(notes.join('\n'));
+  sections.push(
+    details(
+      `Reports (${outcome.reports.length})`,
+      table(
+        ['report', 'format', 'findings'],
+        outcome.reports.map((r) => [r.file, r.format, r.findings]),
+      ),
+    ),
+  );
+  return sections;
+}
+
+/** Why the step fails, or undefined when it passes. */
+export function failureMessage(
+  outcome: GateOutcome,
+  inputs: Inputs,
+  upload: UploadResult | undefined,
+): string | undefined {
+  if (upload?.processingStatus === 'failed') {
+    return `GitHub could not process the SARIF upload ${upload.id}: ${upload.errors.join('; ') || 'no reason given'}.`;
+  }
+  if (outcome.passed || inputs.failOn === 'never') return undefined;
+  const bySeverity = SEVERITIES.map(
+    (severity) => [severity, outcome.blocking.filter((f) => f.severity === severity).length] as const,
+  )
+    .filter(([, count]) => count > 0)
+    .map(([severity, count]) => `${count} ${severity}`)
+    .join(', ');
+  return `scan-gate found ${outcome.blocking.length} blocking finding(s) (${bySeverity}) at threshold ${inputs.threshold}: fix them, or waive each with a reason and an expiry date in the policy file.`;
+}

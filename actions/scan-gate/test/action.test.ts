@@ -1,0 +1,419 @@
+// scan-gate run exactly as a runner runs it: the built bundle, inputs from the environment, outputs,
+// summary and annotations read back from the runner files. Build first: `node scripts/build.mjs scan-gate`.
+
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { corpus } from '../../../packages/scan/test/corpus.js';
+import { writeStandIn } from '../../../packages/scan/test/standin.js';
+import { type GitHubFixture, type RecordedRequest, startGitHub } from '../../../test/harness/github.js';
+import { type ActionResult, runAction } from '../../../test/harness/run-action.js';
+import { makeTempDir } from '../../../test/harness/util.js';
+import { issue, SARIF_ID } from './github-bodies.js';
+
+const TOKEN = 'ghs_scan-gate-contract-token';
+let workspace: { path: string; remove(): Promise<void> };
+
+beforeEach(async () => {
+  workspace = await makeTempDir('scan-gate');
+});
+afterEach(() => workspace.remove());
+
+/** Copies corpus reports into the workspace under the given names. */
+async function place(files: Record<string, string>): Promise<void> {
+  for (const [name, source] of Object.entries(files)) {
+    const target = join(workspace.path, name);
+    await mkdir(dirname(target), { recursive: true });
+    if (source.startsWith('corpus:')) await copyFile(corpus(source.slice('corpus:'.length)), target);
+    else await writeFile(target, source);
+  }
+}
+
+const gate = (inputs: Record<string, string>, env: Record<string, string> = {}) =>
+  runAction('scan-gate', { inputs, env, workspace: workspace.path });
+
+const errors = (result: ActionResult) =>
+  result.annotations.filter((a) => a.level === 'error').map((a) => a.message);
+
+describe('the gate', () => {
+  test('passes a report with nothing at or above the threshold, and writes outputs, SARIF and summary', async () => {
+    await place({ 'trivy.json': 'corpus:trivy/trivy-image-alpine-310.json' });
+    const result = await gate({ reports: 'trivy.json' });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toEqual({
+      passed: 'true',
+      blocking: '0',
+      counts: '{"critical":0,"high":0,"medium":4,"low":0,"unknown":0}',
+      sarif: 'scan-gate.sarif',
+    });
+    const sarif = JSON.parse(await readFile(join(workspace.path, 'scan-gate.sarif'), 'utf8'));
+    expect(sarif.runs[0].results).toHaveLength(4);
+    expect(sarif.runs[0].automationDetails.id).toBe('scan-gate/');
+    expect(result.summary).toContain('### scan-gate passed: 0 blocking finding(s) at threshold `high`');
+    expect(result.summary).toContain('| medium | 4 | 0 |');
+    expect(errors(result)).toEqual([]);
+  });
+
+  test('fails with the blocking count by severity, after writing every output and the blocking list', async () => {
+    await place({ 'reports/image.json': 'corpus:trivy/trivy-image-juice-shop-LARGE.json' });
+    const result = await gate({ reports: 'reports/*.json', sarif: 'out/gate.sarif', category: 'container' });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs).toMatchObject({ passed: 'false', blocking: '33', sarif: 'out/gate.sarif' });
+    expect(JSON.parse(result.outputs.counts ?? '')).toEqual({
+      critical: 8,
+      high: 25,
+      medium: 26,
+      low: 16,
+      unknown: 0,
+    });
+    expect(errors(result)).toEqual([
+      'scan-gate found 33 blocking finding(s) (8 critical, 25 high) at threshold high: fix them, or waive each with a reason and an expiry date in the policy file.',
+    ]);
+    expect(result.summary).toContain('#### Blocking (top 20 of 33)');
+    expect(result.summary).toMatch(
+      /\| CVE-\d+-\d+ \| critical \| \S+ \| \S+ \| (\S+|no fix yet) \| bkimminich\/juice-shop/,
+    );
+    const sarif = JSON.parse(await readFile(join(workspace.path, 'out/gate.sarif'), 'utf8'));
+    expect(sarif.runs[0].automationDetails.id).toBe('container/');
+  });
+
+  test('fail-on: never reports the same verdict without failing the step', async () => {
+    await place({ 'image.json': 'corpus:trivy/trivy-image-juice-shop-LARGE.json' });
+    const result = await gate({ reports: 'image.json', 'fail-on': 'never' });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toMatchObject({ passed: 'false', blocking: '33' });
+  });
+
+  test('several formats merge into one verdict; blocking findings in repository files become annotations', async () => {
+    await place({
+      'scans/secrets.json': 'corpus:trivy/trivy-repo-secret-scan.json',
+      'scans/grype.json': 'corpus:grype/grype-dir-msn-weather-wrapper.stdout-polluted.json',
+      'scans/terraform.sarif': 'corpus:sarif/trivy-config-terraform.sarif',
+      'npm-audit.json': 'corpus:npm-audit/npm-audit-v2-react-scripts.json',
+    });
+    const result = await gate({ reports: 'scans/*, npm-audit.json', 'severity-threshold': 'critical' });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs.blocking).toBe('10');
+    expect(JSON.parse(result.outputs.counts ?? '')).toEqual({
+      critical: 10,
+      high: 35,
+      medium: 15,
+      low: 4,
+      unknown: 0,
+    });
+    expect(result.annotations).toContainEqual(
+      expect.objectContaining({ level: 'error', file: 'env', line: 5, title: 'Blocking secret' }),
+    );
+    expect(result.summary).toContain('| scans/grype.json | grype | 23 |');
+  });
+
+  test('ignore-unfixed leaves out vulnerabilities without a fix', async () => {
+    await place({ 'image.json': 'corpus:trivy/trivy-image-juice-shop-LARGE.json' });
+    const result = await gate({ reports: 'image.json', 'ignore-unfixed': 'true', 'fail-on': 'never' });
+    expect(result.summary).toContain('18 unfixed vulnerabilities ignored');
+    expect(Number(result.outputs.blocking)).toBeLessThan(33);
+  });
+
+  test('a policy applies active waivers and warns on its line about an expired one', async () => {
+    await place({
+      'image.json': 'corpus:trivy/trivy-image-juice-shop-LARGE.json',
+      '.github/scan-policy.yml': [
+        'budgets:',
+        '  medium: 30',
+        'waivers:',
+        '  - id: CVE-2025-4802',
+        '    package: libc6',
+        '    reason: no setuid binaries in the image',
+        '    expires: 2999-12-31',
+        '  - id: private-key',
+        '    reason: test fixtures',
+        '    expires: 2020-01-31',
+        '',
+      ].join('\n'),
+    });
+    const result = await gate({
+      reports: 'image.json',
+      policy: '.github/scan-policy.yml',
+      'fail-on': 'never',
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs.blocking).toBe('32');
+    expect(result.annotations).toContainEqual({
+      level: 'warning',
+      message:
+        'The waiver for private-key expired on 2020-01-31 and no longer applies: fix the finding, or renew the waiver with a new date and reason.',
+      file: '.github/scan-policy.yml',
+      line: 8,
+      title: 'Expired waiver',
+    });
+    expect(result.summary).toContain(
+      '| CVE-2025-4802 | applied | 2999-12-31 | 1 | no setuid binaries in the image |',
+    );
+    expect(result.summary).toContain('| private-key | **expired** | 2020-01-31 | 0 | test fixtures |');
+    expect(result.summary).toContain('| medium | 30 | 26 | within |');
+  });
+});
+
+describe('bad input fails with a fix and changes nothing', () => {
+  const refused = async (inputs: Record<string, string>, expected: RegExp) => {
+    const result = await gate(inputs);
+    expect(result.exitCode).toBe(1);
+    expect(errors(result)).toEqual([expect.stringMatching(expected)]);
+    expect(result.outputs).toEqual({});
+    expect(existsSync(join(workspace.path, 'scan-gate.sarif'))).toBe(false);
+    return result;
+  };
+
+  test('no file matches reports', async () => {
+    await refused(
+      { reports: 'reports/*.json' },
+      /^No file matches the report pattern "reports\/\*\.json" in .*: check that the scan step ran/,
+    );
+  });
+
+  test('an empty report', async () => {
+    await place({ 'trivy.json': '' });
+    await refused({ reports: 'trivy.json' }, /^trivy\.json is empty: the scanner wrote no report/);
+  });
+
+  test('truncated JSON names the line and column', async () => {
+    await place({ 'trivy.json': '{\n  "SchemaVersion": 2,\n  "Results": [\n    {"Target": "x"' });
+    await refused(
+      { reports: 'trivy.json' },
+      /^trivy\.json is not valid JSON at line 4, column 19 \(the file looks truncated\)/,
+    );
+  });
+
+  test('JSON from an unknown tool', async () => {
+    await place({ 'snyk.json': '{"vulnerabilities": [], "ok": true, "packageManager": "npm"}' });
+    await refused(
+      { reports: 'snyk.json' },
+      /^snyk\.json is not a report scan-gate can read: it holds an object with the keys vulnerabilities, ok, packageManager\. Expected Trivy JSON/,
+    );
+  });
+
+  test('SARIF 1.0', async () => {
+    await place({
+      'old.sarif': JSON.stringify({ version: '1.0.0', runs: [{ tool: { name: 'x' }, results: [] }] }),
+    });
+    await refused(
+      { reports: 'old.sarif' },
+      /^old\.sarif is SARIF version "1\.0\.0"; only SARIF 2\.1\.0 is supported/,
+    );
+  });
+
+  test('invalid policy YAML names the line', async () => {
+    await place({
+      'a.json': 'corpus:trivy/trivy-fs-npm.json',
+      'policy.yml': 'budgets:\n  medium: 1\n  low: a: b\n',
+    });
+    await refused({ reports: 'a.json', policy: 'policy.yml' }, /^policy\.yml:3: invalid YAML at line 3/);
+  });
+
+  test('a waiver without reason', async () => {
+    await place({
+      'a.json': 'corpus:trivy/trivy-fs-npm.json',
+      'policy.yml': 'waivers:\n  - id: CVE-2024-1\n    expires: 2026-01-01\n',
+    });
+    await refused(
+      { reports: 'a.json', policy: 'policy.yml' },
+      /^policy\.yml:2: waiver 1 \(CVE-2024-1\) has no `reason`/,
+    );
+  });
+
+  test('a waiver without expires', async () => {
+    await place({
+      'a.json': 'corpus:trivy/trivy-fs-npm.json',
+      'policy.yml': 'waivers:\n  - id: CVE-2024-1\n    reason: accepted\n',
+    });
+    await refused(
+      { reports: 'a.json', policy: 'policy.yml' },
+      /^policy\.yml:2: waiver 1 \(CVE-2024-1\) has no `expires`/,
+    );
+  });
+
+  test('a policy file that does not exist', async () => {
+    await place({ 'a.json': 'corpus:trivy/trivy-fs-npm.json' });
+    await refused(
+      { reports: 'a.json', policy: 'missing.yml' },
+      /^The policy file missing\.yml does not exist/,
+    );
+  });
+
+  test('empty reports, an unknown threshold, fail-on or boolean, and an image tag in the category', async () => {
+    await place({ 'a.json': 'corpus:trivy/trivy-fs-npm.json' });
+    await refused({ reports: '' }, /^Input "reports" is required/);
+    await refused(
+      { reports: 'a.json', 'severity-threshold': 'severe' },
+      /^Input "severity-threshold" must be one of "critical", "high"/,
+    );
+    await refused(
+      { reports: 'a.json', 'fail-on': 'always' },
+      /^Input "fail-on" must be one of "blocking", "never"; got "always"/,
+    );
+    await refused(
+      { reports: 'a.json', 'ignore-unfixed': 'yes' },
+      /^Input "ignore-unfixed" must be a boolean/,
+    );
+    await refused({ reports: 'a.json', category: 'app:1.2.3' }, /^Input "category" must be a stable name/);
+    await refused(
+      { reports: 'a.json', 'upload-sarif': 'true', 'github-token': '' },
+      /^Input "upload-sarif" needs a GitHub token/,
+    );
+  });
+});
+
+describe('with GitHub', () => {
+  let github: GitHubFixture;
+  let first = 0;
+  beforeAll(async () => {
+    github = await startGitHub({ token: TOKEN });
+  });
+  beforeEach(() => {
+    first = github.requests.length;
+  });
+  afterEach(() => github.assertDone());
+  afterAll(() => github.stop());
+  const withGitHub = (inputs: Record<string, string>) =>
+    gate({ 'github-token': TOKEN, ...inputs }, { GITHUB_API_URL: github.url });
+
+  test('uploads the SARIF for the commit, opens an issue per blocking finding, and masks the token', async () => {
+    await place({ 'secrets.json': 'corpus:trivy/trivy-repo-secret-scan.json' });
+    github.on('code-scanning/upload-sarif', {
+      status: 202,
+      body: {
+        id: SARIF_ID,
+        url: `https://api.github.com/repos/octo-org/octo-repo/code-scanning/sarifs/${SARIF_ID}`,
+      },
+    });
+    github.on('code-scanning/get-sarif', {
+      status: 200,
+      body: { processing_status: 'complete', analyses_url: null },
+    });
+    github.on('issues/list-for-repo', { status: 200, body: [] });
+    github.on('issues/create', { status: 201, body: issue(12) });
+    const result = await withGitHub({
+      reports: 'secrets.json',
+      'upload-sarif': 'true',
+      'create-issues': 'true',
+      category: 'repository',
+    });
+    expect(result.exitCode).toBe(1);
+    const requests = github.requests.slice(first) as RecordedRequest[];
+    expect(requests.map((r) => r.operationId)).toEqual([
+      'code-scanning/upload-sarif',
+      'code-scanning/get-sarif',
+      'issues/list-for-repo',
+      'issues/create',
+    ]);
+    expect(requests[0]?.body).toMatchObject({
+      commit_sha: 'ffac537e6cbbf934b08745a378932722df287a53',
+      ref: 'refs/heads/main',
+    });
+    const uploaded = gunzipSync(
+      Buffer.from((requests[0]?.body as { sarif: string } | undefined)?.sarif ?? '', 'base64'),
+    ).toString('utf8');
+    expect(uploaded).toBe(await readFile(join(workspace.path, 'scan-gate.sarif'), 'utf8'));
+    expect(result.summary).toContain(`uploaded as ${SARIF_ID}, processing complete`);
+    expect(result.summary).toContain('Issues: 1 opened, 0 still open, 0 closed.');
+    expect(result.masks).toContain(TOKEN);
+    expect(result.log).not.toContain(TOKEN);
+  });
+
+  test('a 403 on upload says which permission to add', async () => {
+    await place({ 'a.json': 'corpus:trivy/trivy-fs-npm.json' });
+    github.on('code-scanning/upload-sarif', {
+      status: 403,
+      body: {
+        message: 'Resource not accessible by integration',
+        documentation_url: 'https://docs.github.com/rest',
+      },
+    });
+    const result = await withGitHub({ reports: 'a.json', 'upload-sarif': 'true' });
+    expect(result.exitCode).toBe(1);
+    expect(errors(result)).toEqual([expect.stringContaining('add `permissions: security-events: write`')]);
+  });
+
+  test('a SARIF GitHub could not process fails the step with its errors', async () => {
+    await place({ 'a.json': 'corpus:trivy/trivy-fs-npm.json' });
+    github.on('code-scanning/upload-sarif', { status: 202, body: { id: SARIF_ID } });
+    github.on('code-scanning/get-sarif', {
+      status: 200,
+      body: { processing_status: 'failed', analyses_url: null, errors: ['unknown rule'] },
+    });
+    const result = await withGitHub({ reports: 'a.json', 'upload-sarif': 'true' });
+    expect(result.exitCode).toBe(1);
+    expect(errors(result)).toEqual([`GitHub could not process the SARIF upload ${SARIF_ID}: unknown rule.`]);
+  });
+
+  test('bad input makes no GitHub request', async () => {
+    await place({ 'a.json': 'corpus:trivy/trivy-fs-npm.json', 'policy.yml': 'waivers:\n  - id: X\n' });
+    const result = await withGitHub({
+      reports: 'a.json',
+      policy: 'policy.yml',
+      'upload-sarif': 'true',
+      'create-issues': 'true',
+    });
+    expect(result.exitCode).toBe(1);
+    expect(github.requests.slice(first)).toEqual([]);
+  });
+});
+
+describe('running Trivy (a stand-in executable: Trivy cannot be installed on these machines)', () => {
+  let bin: { path: string; remove(): Promise<void> };
+  beforeAll(async () => {
+    bin = await makeTempDir('scan-gate-bin');
+    await writeStandIn(bin.path);
+  });
+  afterAll(() => bin.remove());
+  const withTrivy = (mode: string, inputs: Record<string, string>) =>
+    gate(inputs, {
+      PATH: `${bin.path}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      STANDIN_MODE: mode,
+      STANDIN_ARGS: join(bin.path, `args-${mode}`),
+      STANDIN_REPORT: corpus('trivy/trivy-image-juice-shop-LARGE.json'),
+    });
+
+  test('scan-image runs trivy on the image and gates its report with the others', async () => {
+    await place({ 'npm.json': 'corpus:trivy/trivy-fs-npm.json' });
+    const result = await withTrivy('ok', { 'scan-image': 'bkimminich/juice-shop:v19', reports: 'npm.json' });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs).toMatchObject({ passed: 'false', blocking: '33' });
+    expect(result.summary).toContain('| trivy bkimminich/juice-shop:v19 | trivy | 75 |');
+    expect(result.summary).toContain('| npm.json | trivy | 1 |');
+    const args = (await readFile(join(bin.path, 'args-ok'), 'utf8')).trimEnd().split('\n');
+    expect(args.slice(0, 3)).toEqual(['image', '--format', 'json']);
+    expect(args.at(-1)).toBe('bkimminich/juice-shop:v19');
+    expect(result.log).toContain('Trivy database: the cache service is not available here.');
+  });
+
+  test('a rate-limited database download fails as that, not as vulnerabilities found', async () => {
+    const result = await withTrivy('rate-limited', { 'scan-image': 'app:1' });
+    expect(result.exitCode).toBe(1);
+    expect(errors(result)).toEqual([
+      expect.stringMatching(
+        /^Trivy could not download its vulnerability database: the registry rate-limited the download \(exit 1\)\. This is not a scan result/,
+      ),
+    ]);
+    expect(result.outputs).toEqual({});
+  });
+
+  test('without trivy on PATH the step says how to install it', async () => {
+    const result = await gate({ 'scan-path': '.' }, { PATH: '/usr/bin:/bin' });
+    expect(result.exitCode).toBe(1);
+    expect(errors(result)).toEqual([
+      expect.stringMatching(/^`trivy` is not on PATH: .*install a pinned Trivy release/),
+    ]);
+  });
+
+  test('scan-image and scan-path together are refused', async () => {
+    const result = await withTrivy('exclusive', { 'scan-image': 'app:1', 'scan-path': '.' });
+    expect(result.exitCode).toBe(1);
+    expect(errors(result)).toEqual([
+      expect.stringMatching(/^Inputs "scan-image" and "scan-path" are exclusive/),
+    ]);
+    expect(existsSync(join(bin.path, 'args-exclusive'))).toBe(false);
+  });
+});

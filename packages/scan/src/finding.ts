@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const KINDS = ['vulnerability', 'misconfiguration', 'secret'] as const;
+export type Kind = (typeof KINDS)[number];
+
+export interface Location {
+  /** Repository-relative path, only when the scanned thing was the repository itself. */
+  file: string;
+  line?: number;
+  endLine?: number;
+}
+
+/** One problem, whichever tool reported it. */
+export interface Finding {
+  /** CVE, GHSA, or the tool's rule id (KSV-0001, github-pat). */
+  id: string;
+  kind: Kind;
+  severity: Severity;
+  package?: string;
+  installedVersion?: string;
+  fixedVersion?: string;
+  purl?: string;
+  /** What was scanned: an image reference or a file; several when reports were merged. */
+  targets: string[];
+  location?: Location;
+  /** A file inside the scanned image (a secret in /app/key.pem): tells apart findings with no repository location. */
+  artifactPath?: string;
+  /** Normalised: fixed, affected, will_not_fix, fix_deferred, end_of_life, not_affected, unknown… */
+  status: string;
+  title: string;
+  cvss?: number;
+  /** Every tool that reported it. */
+  tools: string[];
+}
+
+const RANK: Record<Severity, number> = { critical: 4, high: 3, medium: 2, low: 1, unknown: 0 };
+
+export function severityRank(severity: Severity): number {
+  return RANK[severity];
+}
+
+/** Most severe first; ties broken by id so the order is the same on every run. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    RANK[b.severity] - RANK[a.severity] ||
+    (b.cvss ?? 0) - (a.cvss ?? 0) ||
+    byCodePoint(a.id, b.id) ||
+    byCodePoint(a.package ?? '', b.package ?? '')
+  );
+}
+
+// Not localeCompare: the order must not depend on the runner's locale, and ICU is slow on 100,000 findings.
+const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Every scanner spells severity its own way: CRITICAL, Critical, moderate, Negligible, error… */
+export function normaliseSeverity(value: unknown): Severity {
+  switch (String(value ?? '').toLowerCase()) {
+    case 'critical':
+      return 'critical';
+    case 'high':
+      return 'high';
+    case 'medium':
+    case 'moderate':
+      return 'medium';
+    case 'low':
+    case 'negligible':
+    case 'info':
+      return 'low';
+    default:
+      return 'unknown';
+  }
+}
+
+/** CVSS v3 qualitative ratings, which is also how GitHub reads `security-severity`. */
+export function severityFromScore(score: number): Severity {
+  if (score >= 9) return 'critical';
+  if (score >= 7) return 'high';
+  if (score >= 4) return 'medium';
+  if (score > 0) return 'low';
+  return 'unknown';
+}
+
+/**
+ * Identity of a finding across runs: no versions (an upgrade that does not fix it is the same alert)
+ * and no image tag (a tag in the key opens a new alert on every build and never closes the old one).
+ * Lines only for findings that live in a file, where the line is what tells two of them apart.
+ */
+export function fingerprint(finding: Finding): string {
+  return createHash('sha256').update(identity(finding)).digest('hex').slice(0, 32);
+}
+
+function identity(finding: Finding): string {
+  const line = finding.kind === 'vulnerability' ? '' : String(finding.location?.line ?? '');
+  const place = finding.location?.file ?? finding.artifactPath ?? '';
+  return `${finding.kind}\u0000${finding.id}\u0000${finding.package ?? ''}\u0000${place}\u0000${line}`;
+}
+
+// The identity itself, not its hash: merging 100,000 findings should not cost 100,000 SHA-256s.
+function mergeKey(finding: Finding): string {
+  return `${identity(finding)}\u0000${finding.installedVersion ?? ''}`;
+}
+
+const union = (a: string[], b: string[]) => [...new Set([...a, ...b])];
+
+/**
+ * The same finding reported by two tools (Trivy and Grype on one image) or twice by one tool counts
+ * once. The more severe rating wins, and facts one report has and the other lacks are kept.
+ */
+export function mergeFindings(findings: Iterable<Finding>): Finding[] {
+  const byKey = new Map<string, Finding>();
+  for (const finding of findings) {
+    const key = mergeKey(finding);
+    const seen = byKey.get(key);
+    if (!seen) {
+      byKey.set(key, finding);
+      continue;
+    }
+    const first = RANK[finding.severity] > RANK[seen.severity] ? finding : seen;
+    const second = first === seen ? finding : seen;
+    byKey.set(key, {
+      ...second,
+      ...withoutUndefined(first),
+      status: first.status !== 'unknown' ? first.status : second.status,
+      fixedVersion: first.fixedVersion ?? second.fixedVersion,
+      cvss: Math.max(first.cvss ?? 0, second.cvss ?? 0) || undefined,
+      targets: union(seen.targets, finding.targets),
+      tools: union(seen.tools, finding.tools),
+    });
+  }
+  return [...byKey.values()];
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function countBySeverity(findings: Iterable<Finding>): Record<Severity, number> {
+  const counts: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
+  for (const finding of findings) counts[finding.severity] += 1;
+  return counts;
+}

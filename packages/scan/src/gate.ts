@@ -1,0 +1,82 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ScanInputError } from './errors.js';
+import { type Finding, mergeFindings, type Severity } from './finding.js';
+import { EMPTY_POLICY, evaluate, type GateResult, type Policy, parsePolicy } from './policy.js';
+import type { Report } from './readers/index.js';
+import { findReports, readReportFile } from './reports.js';
+import { type SarifLimits, type SarifOutput, writeSarif } from './sarif.js';
+
+export interface GateRun {
+  /** Report paths and globs, relative to `cwd`. */
+  reports: string[];
+  /** Reports this run produced itself (Trivy's output): an absolute path and the name shown for it. */
+  generated?: { path: string; name: string }[];
+  cwd: string;
+  threshold: Severity;
+  ignoreUnfixed: boolean;
+  /** Policy file relative to `cwd`. */
+  policy?: string;
+  category: string;
+  dockerfile: string;
+  /** Where the SARIF is written, relative to `cwd`. */
+  sarif: string;
+  now?: Date;
+  toolVersion?: string;
+  limits?: SarifLimits;
+}
+
+export interface GateOutcome extends GateResult {
+  reports: { file: string; format: Report['format']; findings: number }[];
+  /** Every finding after merging, before the policy. */
+  merged: Finding[];
+  policy: Policy;
+  sarif: Omit<SarifOutput, 'text'> & { path: string };
+}
+
+async function loadPolicy(path: string | undefined, cwd: string): Promise<Policy> {
+  if (path === undefined) return EMPTY_POLICY;
+  const text = await readFile(resolve(cwd, path), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') {
+      throw new ScanInputError(
+        `The policy file ${path} does not exist in ${cwd}: check the \`policy\` path, which is relative to the workspace.`,
+      );
+    }
+    throw error;
+  });
+  return parsePolicy(text, path);
+}
+
+/** Reads every report, merges, applies the policy and writes the SARIF: the whole gate, minus GitHub. */
+export async function runGate(run: GateRun): Promise<GateOutcome> {
+  const policy = await loadPolicy(run.policy, run.cwd);
+  const generated = run.generated ?? [];
+  const found =
+    run.reports.length > 0 || generated.length === 0 ? await findReports(run.reports, run.cwd) : [];
+  const files = [...found.map((file) => ({ path: resolve(run.cwd, file), name: file })), ...generated];
+  const reports: GateOutcome['reports'] = [];
+  const all: Finding[] = [];
+  for (const { path, name } of files) {
+    const report = await readReportFile(path, name);
+    reports.push({ file: name, format: report.format, findings: report.findings.length });
+    for (const finding of report.findings) all.push(finding);
+  }
+  const merged = mergeFindings(all);
+  const result = evaluate(merged, {
+    threshold: run.threshold,
+    ignoreUnfixed: run.ignoreUnfixed,
+    policy,
+    now: run.now ?? new Date(),
+  });
+  // Waived and ignored findings stay out of the Security tab too: the SARIF shows what the gate judged.
+  const { text, ...sarif } = writeSarif(result.findings, {
+    category: run.category,
+    dockerfile: run.dockerfile,
+    toolVersion: run.toolVersion,
+    limits: run.limits,
+  });
+  const path = resolve(run.cwd, run.sarif);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text);
+  return { ...result, reports, merged, policy, sarif: { ...sarif, path: run.sarif } };
+}

@@ -1,0 +1,249 @@
+import {
+  isMap,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type YAMLMap,
+  type YAMLSeq,
+  type Node as YamlNode,
+} from 'yaml';
+import { ScanInputError } from './errors.js';
+import {
+  compareFindings,
+  countBySeverity,
+  type Finding,
+  KINDS,
+  type Kind,
+  SEVERITIES,
+  type Severity,
+  severityRank,
+} from './finding.js';
+
+export interface Waiver {
+  id: string;
+  package?: string;
+  target?: string;
+  reason: string;
+  /** YYYY-MM-DD; the waiver holds through the end of that day (UTC). */
+  expires: string;
+  /** Line in the policy file, for annotations. */
+  line?: number;
+}
+
+export interface Policy {
+  file?: string;
+  waivers: Waiver[];
+  budgets: Partial<Record<Severity, number>>;
+  kinds: Kind[];
+}
+
+export const EMPTY_POLICY: Policy = { waivers: [], budgets: {}, kinds: [...KINDS] };
+
+const TOP_KEYS = ['waivers', 'budgets', 'kinds'];
+const WAIVER_KEYS = ['id', 'package', 'target', 'reason', 'expires'];
+
+/** Reads the policy file; every mistake names the file, the line and the fix. */
+export function parsePolicy(text: string, file: string): Policy {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOf = (node: unknown): number | undefined => {
+    const range = (node as YamlNode | undefined)?.range;
+    return range ? lineCounter.linePos(range[0]).line : undefined;
+  };
+  const fail = (message: string, node?: unknown, line = lineOf(node)): never => {
+    throw new ScanInputError(`${file}${line ? `:${line}` : ''}: ${message}`, { file, line });
+  };
+  const [syntaxError] = doc.errors;
+  if (syntaxError) {
+    const line = lineCounter.linePos(syntaxError.pos[0]).line;
+    fail(`invalid YAML at line ${line}: ${syntaxError.message.split('\n')[0]}`, undefined, line);
+  }
+  if (doc.contents === null) return { ...EMPTY_POLICY, file };
+  if (!isMap(doc.contents))
+    fail('the policy must be a mapping with `waivers`, `budgets` and/or `kinds`.', doc.contents);
+  const root = doc.contents as unknown as YAMLMap;
+
+  for (const pair of root.items) {
+    const key = String((pair.key as { value?: unknown })?.value ?? pair.key);
+    if (!TOP_KEYS.includes(key)) {
+      fail(
+        `unknown key \`${key}\`; the policy knows ${TOP_KEYS.map((k) => `\`${k}\``).join(', ')}.`,
+        pair.key,
+      );
+    }
+  }
+
+  const policy: Policy = { file, waivers: [], budgets: {}, kinds: [...KINDS] };
+
+  const kindsNode = root.get('kinds', true);
+  if (kindsNode !== undefined) {
+    const kinds = (kindsNode as { toJSON(): unknown }).toJSON();
+    if (!Array.isArray(kinds) || kinds.some((kind) => !KINDS.includes(kind))) {
+      fail(`\`kinds\` must be a list of ${KINDS.join(', ')}; got ${JSON.stringify(kinds)}.`, kindsNode);
+    }
+    policy.kinds = kinds as Kind[];
+  }
+
+  const budgetsNode = root.get('budgets', true);
+  if (budgetsNode !== undefined) {
+    if (!isMap(budgetsNode))
+      fail('`budgets` must map a severity to a count, e.g. `medium: 50`.', budgetsNode);
+    for (const pair of (budgetsNode as unknown as YAMLMap).items) {
+      const severity = String((pair.key as { value?: unknown })?.value);
+      const limit = (pair.value as { value?: unknown } | null)?.value;
+      if (!(SEVERITIES as readonly string[]).includes(severity)) {
+        fail(`unknown severity \`${severity}\` in \`budgets\`; use ${SEVERITIES.join(', ')}.`, pair.key);
+      }
+      if (!(typeof limit === 'number' && Number.isInteger(limit) && limit >= 0)) {
+        fail(
+          `the budget for \`${severity}\` must be a whole number of at least 0; got ${JSON.stringify(limit)}.`,
+          pair.value ?? pair.key,
+        );
+      }
+      policy.budgets[severity as Severity] = limit as number;
+    }
+  }
+
+  const waiversNode = root.get('waivers', true);
+  if (waiversNode !== undefined) {
+    if (!isSeq(waiversNode))
+      fail('`waivers` must be a list of entries with `id`, `reason` and `expires`.', waiversNode);
+    (waiversNode as unknown as YAMLSeq).items.forEach((item, index) => {
+      const line = lineOf(item);
+      const name = `waiver ${index + 1}`;
+      if (!isMap(item)) fail(`${name} must be a mapping with \`id\`, \`reason\` and \`expires\`.`, item);
+      const value = (item as { toJSON(): Record<string, unknown> }).toJSON();
+      for (const key of Object.keys(value)) {
+        if (!WAIVER_KEYS.includes(key))
+          fail(`${name} has an unknown key \`${key}\`; a waiver has ${WAIVER_KEYS.join(', ')}.`, item);
+      }
+      const text = (key: string) => {
+        const v = value[key];
+        return v === undefined || v === null ? undefined : String(v).trim() || undefined;
+      };
+      const id = text('id');
+      if (!id) fail(`${name} has no \`id\`; set the CVE, GHSA or rule id it waives.`, item);
+      const label = `waiver ${index + 1} (${id})`;
+      const reason = text('reason');
+      if (!reason)
+        fail(`${label} has no \`reason\`; every waiver must say why the finding is accepted.`, item);
+      const expires = text('expires');
+      if (!expires)
+        fail(`${label} has no \`expires\`; set a date such as 2026-12-31 so the waiver is reviewed.`, item);
+      if (
+        !/^\d{4}-\d{2}-\d{2}$/.test(expires as string) ||
+        Number.isNaN(Date.parse(`${expires}T00:00:00Z`))
+      ) {
+        fail(`${label} has \`expires: ${expires}\`; write the date as YYYY-MM-DD.`, item);
+      }
+      policy.waivers.push({
+        id: id as string,
+        package: text('package'),
+        target: text('target'),
+        reason: reason as string,
+        expires: expires as string,
+        line,
+      });
+    });
+  }
+  return policy;
+}
+
+export function isExpired(waiver: Waiver, now: Date): boolean {
+  return Date.parse(`${waiver.expires}T23:59:59.999Z`) < now.getTime();
+}
+
+function waives(waiver: Waiver, finding: Finding): boolean {
+  if (waiver.id.toLowerCase() !== finding.id.toLowerCase()) return false;
+  if (waiver.package !== undefined && waiver.package !== finding.package) return false;
+  if (waiver.target !== undefined) {
+    const places = [...finding.targets, finding.location?.file];
+    if (!places.includes(waiver.target)) return false;
+  }
+  return true;
+}
+
+export interface GateOptions {
+  /** Findings at or above it block; default high. */
+  threshold: Severity;
+  /** Leave out vulnerabilities nobody can fix yet by upgrading. */
+  ignoreUnfixed: boolean;
+  policy: Policy;
+  now: Date;
+}
+
+export interface BudgetResult {
+  severity: Severity;
+  limit: number;
+  count: number;
+  exceeded: boolean;
+}
+
+export interface GateResult {
+  /** What the gate judged (after kinds, ignore-unfixed and waivers), most severe first. */
+  findings: Finding[];
+  blocking: Finding[];
+  counts: Record<Severity, number>;
+  waived: { finding: Finding; waiver: Waiver }[];
+  expiredWaivers: Waiver[];
+  ignoredUnfixed: number;
+  excludedByKind: number;
+  budgets: BudgetResult[];
+  passed: boolean;
+}
+
+/**
+ * Blocking = at or above the threshold, unless a budget for that severity allows it; a severity whose
+ * budget is exceeded blocks entirely, whatever the threshold, since the budget is the team's promise.
+ */
+export function evaluate(all: Finding[], options: GateOptions): GateResult {
+  const { policy, now } = options;
+  const active = policy.waivers.filter((waiver) => !isExpired(waiver, now));
+  const expiredWaivers = policy.waivers.filter((waiver) => isExpired(waiver, now));
+  const findings: Finding[] = [];
+  const waived: GateResult['waived'] = [];
+  let ignoredUnfixed = 0;
+  let excludedByKind = 0;
+  for (const finding of all) {
+    if (!policy.kinds.includes(finding.kind)) {
+      excludedByKind++;
+      continue;
+    }
+    if (options.ignoreUnfixed && finding.kind === 'vulnerability' && finding.status !== 'fixed') {
+      ignoredUnfixed++;
+      continue;
+    }
+    const waiver = active.find((candidate) => waives(candidate, finding));
+    if (waiver) {
+      waived.push({ finding, waiver });
+      continue;
+    }
+    findings.push(finding);
+  }
+  findings.sort(compareFindings);
+  const counts = countBySeverity(findings);
+  const budgets = (Object.entries(policy.budgets) as [Severity, number][]).map(([severity, limit]) => ({
+    severity,
+    limit,
+    count: counts[severity],
+    exceeded: counts[severity] > limit,
+  }));
+  const budgetOf = new Map(budgets.map((budget) => [budget.severity, budget]));
+  const threshold = severityRank(options.threshold);
+  const blocking = findings.filter((finding) => {
+    const budget = budgetOf.get(finding.severity);
+    if (budget) return budget.exceeded;
+    return severityRank(finding.severity) >= threshold;
+  });
+  return {
+    findings,
+    blocking,
+    counts,
+    waived,
+    expiredWaivers,
+    ignoredUnfixed,
+    excludedByKind,
+    budgets,
+    passed: blocking.length === 0,
+  };
+}

@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+
+/** Runs a program and returns how it ended; the action passes @actions/exec, tests a real stand-in. */
+export type Exec = (
+  command: string,
+  args: string[],
+) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+
+/** The runner's cache, as @actions/cache offers it; restore returns the key that matched, if any. */
+export interface DatabaseCache {
+  available(): boolean;
+  restore(paths: string[], key: string, restoreKeys: string[]): Promise<string | undefined>;
+  save(paths: string[], key: string): Promise<void>;
+}
+
+export interface TrivyScan {
+  /** An image reference (`scan-image`) or a directory (`scan-path`); exactly one. */
+  image?: string;
+  path?: string;
+  /** Where Trivy writes its JSON report. */
+  output: string;
+  /** Trivy's cache directory; its `db` holds the vulnerability database worth keeping between runs. */
+  cacheDir: string;
+  /** Runner OS, part of the cache key: the database is the same everywhere, the archive format is not. */
+  os: string;
+  now: Date;
+}
+
+export interface TrivyRunResult {
+  report: string;
+  cacheKey: string;
+  /** The key the database was restored from; undefined when it was downloaded. */
+  restoredFrom?: string;
+  saved: boolean;
+}
+
+/** Raised when Trivy itself failed: never to be read as "vulnerabilities found". */
+export class TrivyError extends Error {
+  override name = 'TrivyError';
+  readonly reason: 'rate-limited' | 'database-download' | 'failed';
+
+  constructor(message: string, reason: TrivyError['reason']) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** One key per UTC day, so a repository downloads the database at most once a day. */
+export function trivyCacheKeys(os: string, now: Date): { key: string; restoreKeys: string[] } {
+  const prefix = `digestline-trivy-db-${os.toLowerCase()}-`;
+  return { key: `${prefix}${now.toISOString().slice(0, 10)}`, restoreKeys: [prefix] };
+}
+
+/**
+ * The command line. `--exit-code 0`: findings never change Trivy's exit code, so a non-zero exit means
+ * Trivy failed and the gate alone decides on findings.
+ */
+export function trivyArgs(scan: TrivyScan): string[] {
+  const common = [
+    '--format',
+    'json',
+    '--output',
+    scan.output,
+    '--cache-dir',
+    scan.cacheDir,
+    '--exit-code',
+    '0',
+  ];
+  if (scan.image !== undefined) return ['image', ...common, '--scanners', 'vuln,secret', scan.image];
+  return ['fs', ...common, '--scanners', 'vuln,secret,misconfig', scan.path ?? '.'];
+}
+
+const RATE_LIMITED = /TOOMANYREQUESTS|429 Too Many Requests|rate limit/i;
+const DB_DOWNLOAD = /(DB|database)[^\n]*(download|fetch|pull)|failed to download/i;
+
+function lastLines(text: string, count = 5): string {
+  return text.trim().split('\n').slice(-count).join('\n');
+}
+
+/** Restores the database, runs Trivy, and saves the database when today's key was not restored. */
+export async function runTrivy(exec: Exec, cache: DatabaseCache, scan: TrivyScan): Promise<TrivyRunResult> {
+  const { key, restoreKeys } = trivyCacheKeys(scan.os, scan.now);
+  const paths = [join(scan.cacheDir, 'db')];
+  const useCache = cache.available();
+  const restoredFrom = useCache ? await cache.restore(paths, key, restoreKeys) : undefined;
+  const { exitCode, stderr } = await exec('trivy', trivyArgs(scan));
+  if (exitCode !== 0) {
+    const tail = lastLines(stderr);
+    if (RATE_LIMITED.test(stderr)) {
+      throw new TrivyError(
+        `Trivy could not download its vulnerability database: the registry rate-limited the download (exit ${exitCode}). This is not a scan result; retry later, or let the daily database cache fill first.\n${tail}`,
+        'rate-limited',
+      );
+    }
+    if (DB_DOWNLOAD.test(stderr)) {
+      throw new TrivyError(
+        `Trivy could not download its vulnerability database (exit ${exitCode}). This is not a scan result.\n${tail}`,
+        'database-download',
+      );
+    }
+    throw new TrivyError(
+      `Trivy failed with exit code ${exitCode}; this is not a scan result.\n${tail}`,
+      'failed',
+    );
+  }
+  const saved = useCache && restoredFrom !== key;
+  if (saved) await cache.save(paths, key);
+  return { report: scan.output, cacheKey: key, restoredFrom, saved };
+}

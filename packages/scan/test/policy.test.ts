@@ -1,0 +1,199 @@
+import { describe, expect, test } from '@jest/globals';
+import {
+  EMPTY_POLICY,
+  evaluate,
+  type Finding,
+  type Policy,
+  parsePolicy,
+  readReport,
+  ScanInputError,
+} from '../src/index.js';
+import { corpusText } from './corpus.js';
+
+const juiceShop = readReport(
+  corpusText('trivy/trivy-image-juice-shop-LARGE.json'),
+  'juice-shop.json',
+).findings;
+const NOW = new Date('2026-06-15T12:00:00Z');
+const gate = (findings: Finding[], overrides: Partial<Parameters<typeof evaluate>[1]> = {}) =>
+  evaluate(findings, {
+    threshold: 'high',
+    ignoreUnfixed: false,
+    policy: EMPTY_POLICY,
+    now: NOW,
+    ...overrides,
+  });
+
+const policyError = (text: string) => {
+  try {
+    parsePolicy(text, '.github/scan-policy.yml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ScanInputError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the policy to be refused');
+};
+
+describe('gate decisions', () => {
+  test('by default everything high or critical blocks: 8 critical + 23 high vulnerabilities + 2 high secrets', () => {
+    const result = gate(juiceShop);
+    expect(result.blocking).toHaveLength(33);
+    expect(result.passed).toBe(false);
+    expect(result.counts).toEqual({ critical: 8, high: 25, medium: 26, low: 16, unknown: 0 });
+    expect(result.blocking[0]?.severity).toBe('critical');
+  });
+
+  test('a critical threshold blocks only the critical ones', () => {
+    expect(gate(juiceShop, { threshold: 'critical' }).blocking).toHaveLength(8);
+  });
+
+  test('a report with only medium findings passes the default gate', () => {
+    const alpine = readReport(corpusText('trivy/trivy-image-alpine-310.json'), 'alpine.json').findings;
+    const result = gate(alpine);
+    expect(result.passed).toBe(true);
+    expect(result.blocking).toEqual([]);
+    expect(gate(alpine, { threshold: 'medium' }).passed).toBe(false);
+  });
+
+  test('ignore-unfixed leaves out the 18 vulnerabilities without a fix, but never secrets', () => {
+    const result = gate(juiceShop, { ignoreUnfixed: true });
+    expect(result.ignoredUnfixed).toBe(18);
+    expect(result.findings).toHaveLength(75 - 18);
+    expect(result.findings.filter((f) => f.kind === 'secret')).toHaveLength(4);
+    expect(result.blocking.every((f) => f.kind === 'secret' || f.status === 'fixed')).toBe(true);
+  });
+
+  test('kinds in the policy decide what is judged at all', () => {
+    const policy: Policy = { ...EMPTY_POLICY, kinds: ['secret'] };
+    const result = gate(juiceShop, { policy });
+    expect(result.excludedByKind).toBe(71);
+    expect(result.blocking.map((f) => f.id)).toEqual(['private-key', 'private-key']);
+  });
+
+  test('a budget tolerates findings up to its count and blocks all of them beyond it', () => {
+    const within = gate(juiceShop, {
+      threshold: 'critical',
+      policy: { ...EMPTY_POLICY, budgets: { medium: 50 } },
+    });
+    expect(within.blocking).toHaveLength(8);
+    expect(within.budgets).toEqual([{ severity: 'medium', limit: 50, count: 26, exceeded: false }]);
+    const over = gate(juiceShop, {
+      threshold: 'critical',
+      policy: { ...EMPTY_POLICY, budgets: { medium: 20 } },
+    });
+    expect(over.blocking).toHaveLength(8 + 26);
+    expect(over.budgets[0]?.exceeded).toBe(true);
+  });
+
+  test('a budget at or above the threshold allows that many instead of none', () => {
+    const result = gate(juiceShop, { policy: { ...EMPTY_POLICY, budgets: { high: 25 } } });
+    expect(result.blocking.map((f) => f.severity)).toEqual(Array(8).fill('critical'));
+  });
+});
+
+describe('waivers', () => {
+  const policyText = `
+waivers:
+  - id: CVE-2025-4802
+    package: libc6
+    reason: not reachable, no setuid binaries in the image
+    expires: 2026-12-31
+  - id: private-key
+    target: bkimminich/juice-shop
+    reason: test fixtures
+    expires: 2026-01-31
+  - id: cve-2023-45853
+    package: not-this-package
+    reason: wrong package on purpose
+    expires: 2027-01-01
+`;
+
+  test('an active waiver removes its finding; an expired one no longer applies and is reported with its date', () => {
+    const policy = parsePolicy(policyText, 'policy.yml');
+    const result = gate(juiceShop, { policy });
+    expect(result.waived.map(({ finding, waiver }) => [finding.id, finding.package, waiver.line])).toEqual([
+      ['CVE-2025-4802', 'libc6', 3],
+    ]);
+    expect(result.expiredWaivers).toEqual([
+      {
+        id: 'private-key',
+        package: undefined,
+        target: 'bkimminich/juice-shop',
+        reason: 'test fixtures',
+        expires: '2026-01-31',
+        line: 7,
+      },
+    ]);
+    expect(result.blocking).toHaveLength(33 - 1);
+    expect(result.blocking.filter((f) => f.id === 'private-key')).toHaveLength(2);
+  });
+
+  test('a waiver holds through the whole day it expires', () => {
+    const policy = parsePolicy(policyText, 'policy.yml');
+    const lastDay = gate(juiceShop, { policy, now: new Date('2026-01-31T23:59:00Z') });
+    expect(lastDay.expiredWaivers).toEqual([]);
+    expect(lastDay.waived.filter((w) => w.finding.id === 'private-key')).toHaveLength(2);
+  });
+
+  test('a waiver for one package leaves the same CVE in another package blocking', () => {
+    const policy = parsePolicy(policyText, 'policy.yml');
+    const result = gate(juiceShop, { policy });
+    expect(result.waived.some((w) => w.finding.id === 'CVE-2023-45853')).toBe(false);
+  });
+});
+
+describe('policy file', () => {
+  test('an empty file is the default policy', () => {
+    expect(parsePolicy('', 'p.yml')).toEqual({ ...EMPTY_POLICY, file: 'p.yml' });
+  });
+
+  test('budgets and kinds are read', () => {
+    expect(parsePolicy('budgets:\n  medium: 50\n  low: 0\nkinds: [vulnerability]\n', 'p.yml')).toMatchObject({
+      budgets: { medium: 50, low: 0 },
+      kinds: ['vulnerability'],
+    });
+  });
+
+  test('invalid YAML names the line', () => {
+    expect(policyError('waivers:\n  - id: CVE-1\n    reason: "unclosed\n')).toMatch(
+      /^\.github\/scan-policy\.yml:\d+: invalid YAML at line \d+/,
+    );
+    expect(policyError('budgets:\n  medium: 1\n  low: a: b\n')).toMatch(
+      /:3: invalid YAML at line 3: Nested mappings/,
+    );
+    expect(policyError('budgets:\n  medium: 1\n  medium: 2\n')).toMatch(
+      /:3: invalid YAML at line 3: Map keys must be unique/,
+    );
+  });
+
+  test('a waiver without reason is refused, naming it and its line', () => {
+    expect(policyError('waivers:\n  - id: CVE-2024-1\n    expires: 2026-01-01\n')).toBe(
+      '.github/scan-policy.yml:2: waiver 1 (CVE-2024-1) has no `reason`; every waiver must say why the finding is accepted.',
+    );
+  });
+
+  test('a waiver without expires is refused', () => {
+    expect(
+      policyError(
+        'waivers:\n  - id: CVE-2024-1\n    reason: ok\n    expires: 2026-01-01\n  - id: CVE-2024-2\n    reason: ok\n',
+      ),
+    ).toBe(
+      '.github/scan-policy.yml:5: waiver 2 (CVE-2024-2) has no `expires`; set a date such as 2026-12-31 so the waiver is reviewed.',
+    );
+  });
+
+  test('a malformed date, an unknown key and a bad budget are refused', () => {
+    expect(policyError('waivers:\n  - {id: A, reason: r, expires: 31/12/2026}\n')).toMatch(
+      /write the date as YYYY-MM-DD/,
+    );
+    expect(policyError('waivers:\n  - {id: A, reason: r, expires: 2026-01-01, until: x}\n')).toMatch(
+      /unknown key `until`/,
+    );
+    expect(policyError('waiver:\n  - id: A\n')).toMatch(/:1: unknown key `waiver`/);
+    expect(policyError('budgets:\n  medium: lots\n')).toMatch(/budget for `medium` must be a whole number/);
+    expect(policyError('budgets:\n  severe: 1\n')).toMatch(/unknown severity `severe`/);
+    expect(policyError('kinds: [vulns]\n')).toMatch(
+      /`kinds` must be a list of vulnerability, misconfiguration, secret/,
+    );
+  });
+});

@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import AjvDraft04 from 'ajv-draft-04';
+import ajvFormats from 'ajv-formats';
+import {
+  FINGERPRINT_KEY,
+  type Finding,
+  GITHUB_SARIF_LIMITS,
+  mergeFindings,
+  readReport,
+  type Severity,
+  sarifLimitProblems,
+  writeSarif,
+} from '../src/index.js';
+import { corpusText, repoRoot } from './corpus.js';
+
+const CORPUS = [
+  'trivy/trivy-image-alpine-310.json',
+  'trivy/trivy-image-spring4shell-jre11.json',
+  'trivy/trivy-fs-npm.json',
+  'trivy/trivy-config-helm-misconfig.json',
+  'trivy/trivy-repo-secret-scan.json',
+  'trivy/trivy-image-juice-shop-LARGE.json',
+  'trivy/trivy-repo-juice-shop-LARGE.json',
+  'grype/grype-dir-msn-weather-wrapper.stdout-polluted.json',
+  'grype/grype-image-presenter-golden.json',
+  'grype/grype-dir-presenter-golden.json',
+  'npm-audit/npm-audit-v2-react-scripts.json',
+  'npm-audit/pnpm-audit-react-scripts.json',
+  'sarif/trivy-image-alpine-310.sarif',
+  'sarif/trivy-config-terraform.sarif',
+];
+const read = (path: string) => readReport(corpusText(path), path).findings;
+const options = { category: 'scan-gate', dockerfile: 'Dockerfile' };
+
+type Log = {
+  runs: {
+    automationDetails: { id: string };
+    tool: {
+      driver: { rules: { id: string; help: { text: string }; properties: Record<string, unknown> }[] };
+    };
+    results: {
+      ruleId: string;
+      ruleIndex: number;
+      level: string;
+      message: { text: string };
+      locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
+      partialFingerprints: Record<string, string>;
+    }[];
+  }[];
+};
+
+let validate: (log: unknown) => string[];
+
+beforeAll(() => {
+  const schema = JSON.parse(
+    readFileSync(
+      join(repoRoot, 'node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'),
+      'utf8',
+    ),
+  );
+  // The schema is draft-04 and has a pattern that is invalid under the `u` flag. Both packages are
+  // CommonJS with an `exports.default` that TypeScript's NodeNext view does not unwrap.
+  const ajv = new AjvDraft04.default({ allErrors: true, strict: false, unicodeRegExp: false });
+  (ajvFormats as unknown as typeof ajvFormats.default)(ajv);
+  const check = ajv.compile(schema);
+  validate = (log) =>
+    check(log)
+      ? []
+      : (check.errors ?? []).map(
+          (e: { instancePath: string; message?: string }) => `${e.instancePath} ${e.message}`,
+        );
+});
+
+function finding(index: number, severity: Severity): Finding {
+  return {
+    id: `CVE-2024-${String(index).padStart(5, '0')}`,
+    kind: 'vulnerability',
+    severity,
+    package: `pkg-${index}`,
+    installedVersion: '1.0.0',
+    fixedVersion: '1.0.1',
+    targets: ['registry.example/app:1'],
+    status: 'fixed',
+    title: `a vulnerability in pkg-${index} that takes a while to describe`.repeat(2),
+    tools: ['trivy'],
+  };
+}
+
+describe('the SARIF we write', () => {
+  test.each(CORPUS)('for %s validates against the SARIF 2.1.0 schema and GitHub limits', (path) => {
+    const findings = read(path);
+    const sarif = writeSarif(findings, options);
+    const log = JSON.parse(sarif.text) as Log;
+    expect(validate(log)).toEqual([]);
+    expect(sarifLimitProblems(log)).toEqual([]);
+    expect(log.runs[0]?.results).toHaveLength(findings.length);
+    expect(JSON.parse(gunzipSync(sarif.gzipped).toString('utf8'))).toEqual(log);
+  });
+
+  test('all corpus reports merged into one run still validate', () => {
+    const all = mergeFindings(CORPUS.flatMap(read));
+    const log = JSON.parse(writeSarif(all, options).text) as Log;
+    expect(validate(log)).toEqual([]);
+    expect(log.runs).toHaveLength(1);
+  });
+
+  test('rules carry security-severity from CVSS, else from the severity, and help with the fixed version', () => {
+    const log = JSON.parse(writeSarif(read('trivy/trivy-image-alpine-310.json'), options).text) as Log;
+    const rule = log.runs[0]?.tool.driver.rules.find((r) => r.id === 'CVE-2019-1549');
+    expect(rule?.properties['security-severity']).toBe('5.3');
+    expect(rule?.help.text).toContain('libcrypto1.1: fixed in 1.1.1d-r0');
+    const secrets = JSON.parse(writeSarif(read('trivy/trivy-repo-secret-scan.json'), options).text) as Log;
+    expect(secrets.runs[0]?.tool.driver.rules[0]?.properties['security-severity']).toBe('9.5');
+  });
+
+  test('image findings point at the dockerfile input, line 1; repository findings at their file and line', () => {
+    const image = JSON.parse(
+      writeSarif(read('trivy/trivy-image-alpine-310.json'), { ...options, dockerfile: 'build/Dockerfile' })
+        .text,
+    ) as Log;
+    expect(image.runs[0]?.results[0]?.locations[0]?.physicalLocation).toEqual({
+      artifactLocation: { uri: 'build/Dockerfile' },
+      region: { startLine: 1 },
+    });
+    const secret = JSON.parse(writeSarif(read('trivy/trivy-repo-secret-scan.json'), options).text) as Log;
+    expect(secret.runs[0]?.results[0]).toMatchObject({
+      level: 'error',
+      locations: [{ physicalLocation: { artifactLocation: { uri: 'env' }, region: { startLine: 5 } } }],
+    });
+  });
+
+  test('the category becomes automationDetails.id', () => {
+    const log = JSON.parse(writeSarif([], { ...options, category: 'container/api' }).text) as Log;
+    expect(log.runs[0]?.automationDetails.id).toBe('container/api/');
+  });
+
+  test('the same finding gets the same fingerprint across runs, whatever the image tag', () => {
+    const first = read('trivy/trivy-image-juice-shop-LARGE.json');
+    const retagged = first.map((f) => ({ ...f, targets: ['bkimminich/juice-shop:v99'] }));
+    const fingerprints = (findings: Finding[]) =>
+      (JSON.parse(writeSarif(findings, options).text) as Log).runs[0]?.results.map(
+        (r) => r.partialFingerprints[FINGERPRINT_KEY],
+      );
+    const a = fingerprints(first);
+    expect(a).toEqual(fingerprints(retagged));
+    expect(new Set(a).size).toBe(75);
+  });
+
+  test("GitHub's documented limits are the defaults", () => {
+    expect(GITHUB_SARIF_LIMITS).toEqual({ runs: 20, resultsPerRun: 25_000, gzippedBytes: 10 * 1024 * 1024 });
+  });
+
+  test('above the results limit the most severe are kept and the cut is reported', () => {
+    const limits = { ...GITHUB_SARIF_LIMITS, resultsPerRun: 250 };
+    const severities: Severity[] = ['low', 'medium', 'high'];
+    const findings = Array.from({ length: 260 }, (_, i) =>
+      finding(i, i >= 250 ? 'critical' : (severities[i % 3] as Severity)),
+    );
+    const sarif = writeSarif(findings, { ...options, limits });
+    const log = JSON.parse(sarif.text) as Log;
+    expect(sarif.truncation).toEqual({ total: 260, kept: 250, reason: 'results' });
+    expect(log.runs[0]?.results).toHaveLength(250);
+    expect(log.runs[0]?.results.slice(0, 10).map((r) => r.ruleId)).toEqual(
+      findings.slice(250).map((f) => f.id),
+    );
+    const kept = new Set(log.runs[0]?.results.map((r) => r.ruleId));
+    const lows = findings.filter((f) => f.severity === 'low');
+    expect(lows.filter((f) => kept.has(f.id))).toHaveLength(lows.length - 10);
+    expect(log.runs[0]?.tool.driver.rules).toHaveLength(250);
+    expect(validate(log)).toEqual([]);
+  });
+
+  test('above the gzipped size limit results are dropped, least severe first, until it fits', () => {
+    const findings = Array.from({ length: 2_000 }, (_, i) => finding(i, i < 50 ? 'critical' : 'low'));
+    const limit = 40_000;
+    const sarif = writeSarif(findings, {
+      ...options,
+      limits: { ...GITHUB_SARIF_LIMITS, gzippedBytes: limit },
+    });
+    expect(sarif.gzipped.length).toBeLessThanOrEqual(limit);
+    expect(sarif.truncation?.reason).toBe('size');
+    expect(sarif.truncation?.kept).toBeLessThan(2_000);
+    expect(sarif.truncation?.kept).toBeGreaterThan(50);
+    const log = JSON.parse(sarif.text) as Log;
+    expect(log.runs[0]?.results.slice(0, 50).every((r) => r.level === 'error')).toBe(true);
+  });
+});
+
+describe('SARIF limits of any log', () => {
+  test('the corpus SARIF files validate against the schema and are within the limits', () => {
+    for (const path of ['sarif/trivy-image-alpine-310.sarif', 'sarif/trivy-config-terraform.sarif']) {
+      const log = JSON.parse(corpusText(path));
+      expect(validate(log)).toEqual([]);
+      expect(sarifLimitProblems(log)).toEqual([]);
+    }
+  });
+
+  test('more than 20 runs, two runs in one category and too many results are reported', () => {
+    const run = (id: string, results = 0) => ({
+      tool: { driver: { name: 'Trivy' } },
+      automationDetails: { id },
+      results: Array(results).fill({}),
+    });
+    expect(sarifLimitProblems({ runs: Array.from({ length: 21 }, (_, i) => run(`c${i}/`)) })).toEqual([
+      '21 runs, GitHub accepts at most 20',
+    ]);
+    expect(sarifLimitProblems({ runs: [run('a/'), run('a/')] })).toEqual([
+      'two runs of Trivy share the category "a/"',
+    ]);
+    expect(
+      sarifLimitProblems({ runs: [run('a/', 3)] }, { ...GITHUB_SARIF_LIMITS, resultsPerRun: 2 }),
+    ).toEqual(['a run has 3 results, GitHub accepts at most 2']);
+  });
+});

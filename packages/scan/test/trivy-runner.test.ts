@@ -1,0 +1,181 @@
+// The Trivy runner against a stand-in executable (Trivy itself cannot be installed on these machines):
+// the command line, the daily cache keys, and what Trivy's exit codes and output turn into.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { makeTempDir } from '../../../test/harness/util.js';
+import {
+  type DatabaseCache,
+  type Exec,
+  readReportFile,
+  runTrivy,
+  TrivyError,
+  trivyArgs,
+  trivyCacheKeys,
+} from '../src/index.js';
+import { corpus } from './corpus.js';
+import { writeStandIn } from './standin.js';
+
+let temp: { path: string; remove(): Promise<void> };
+let standIn: string;
+
+beforeAll(async () => {
+  temp = await makeTempDir('trivy-standin');
+  standIn = await writeStandIn(temp.path);
+});
+afterAll(() => temp.remove());
+
+/** Runs the stand-in in place of `trivy`, in the mode given. */
+const execAs =
+  (mode: string): Exec =>
+  (_command, args) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(standIn, args, {
+        env: {
+          STANDIN_MODE: mode,
+          STANDIN_ARGS: join(temp.path, 'args'),
+          STANDIN_REPORT: corpus('trivy/trivy-image-alpine-310.json'),
+        },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk;
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk;
+      });
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
+    });
+
+/** A cache that keeps keys in memory and remembers what was asked of it. */
+function memoryCache(stored: string[] = []): DatabaseCache & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    available: () => true,
+    async restore(_paths, key, restoreKeys) {
+      calls.push(`restore ${key} [${restoreKeys.join(', ')}]`);
+      return stored.includes(key)
+        ? key
+        : [...stored].reverse().find((k) => restoreKeys.some((p) => k.startsWith(p)));
+    },
+    async save(paths, key) {
+      calls.push(`save ${key} ${paths.join(',')}`);
+    },
+  };
+}
+
+const NOW = new Date('2026-06-15T23:30:00Z');
+const scan = (overrides = {}) => ({
+  image: 'registry.example/app@sha256:0489474da8ea22426ece86ace6c1c0026ab2fd3cdfbbd62b7e94650266c37d9a',
+  output: join(temp.path, 'trivy.json'),
+  cacheDir: '/home/runner/.cache/trivy',
+  os: 'Linux',
+  now: NOW,
+  ...overrides,
+});
+
+describe('command line', () => {
+  test('an image scan asks for JSON, our cache directory, and exit code 0 whatever is found', () => {
+    expect(trivyArgs(scan())).toEqual([
+      'image',
+      '--format',
+      'json',
+      '--output',
+      join(temp.path, 'trivy.json'),
+      '--cache-dir',
+      '/home/runner/.cache/trivy',
+      '--exit-code',
+      '0',
+      '--scanners',
+      'vuln,secret',
+      'registry.example/app@sha256:0489474da8ea22426ece86ace6c1c0026ab2fd3cdfbbd62b7e94650266c37d9a',
+    ]);
+  });
+
+  test('a directory scan also looks for misconfigurations', () => {
+    const args = trivyArgs(scan({ image: undefined, path: '/work/repo' }));
+    expect(args[0]).toBe('fs');
+    expect(args.slice(-3)).toEqual(['--scanners', 'vuln,secret,misconfig', '/work/repo']);
+  });
+
+  test('the stand-in receives exactly that command line', async () => {
+    await runTrivy(execAs('ok'), memoryCache(), scan());
+    const received = (await readFile(join(temp.path, 'args'), 'utf8')).trimEnd().split('\n');
+    expect(received).toEqual(trivyArgs(scan()));
+  });
+});
+
+describe('database cache', () => {
+  test('one key per UTC day and OS, restored by prefix from an earlier day', () => {
+    expect(trivyCacheKeys('Linux', NOW)).toEqual({
+      key: 'digestline-trivy-db-linux-2026-06-15',
+      restoreKeys: ['digestline-trivy-db-linux-'],
+    });
+    expect(trivyCacheKeys('Linux', new Date('2026-06-16T00:00:01Z')).key).toBe(
+      'digestline-trivy-db-linux-2026-06-16',
+    );
+  });
+
+  test("yesterday's database is restored and today's saved: at most one download a day", async () => {
+    const cache = memoryCache(['digestline-trivy-db-linux-2026-06-14']);
+    const result = await runTrivy(execAs('ok'), cache, scan());
+    expect(result).toMatchObject({ restoredFrom: 'digestline-trivy-db-linux-2026-06-14', saved: true });
+    expect(cache.calls).toEqual([
+      'restore digestline-trivy-db-linux-2026-06-15 [digestline-trivy-db-linux-]',
+      'save digestline-trivy-db-linux-2026-06-15 /home/runner/.cache/trivy/db',
+    ]);
+  });
+
+  test("today's database is used as it is and not saved again", async () => {
+    const cache = memoryCache(['digestline-trivy-db-linux-2026-06-15']);
+    await expect(runTrivy(execAs('ok'), cache, scan())).resolves.toMatchObject({ saved: false });
+    expect(cache.calls).toHaveLength(1);
+  });
+
+  test('without a cache service Trivy still runs', async () => {
+    const cache = { ...memoryCache(), available: () => false };
+    await expect(runTrivy(execAs('ok'), cache, scan())).resolves.toMatchObject({
+      restoredFrom: undefined,
+      saved: false,
+    });
+  });
+});
+
+describe('exit codes and output', () => {
+  test('a successful run leaves a report scan-gate reads', async () => {
+    const result = await runTrivy(execAs('ok'), memoryCache(), scan());
+    const report = await readReportFile(result.report, 'trivy.json');
+    expect(report.format).toBe('trivy');
+    expect(report.findings).toHaveLength(4);
+  });
+
+  test('a rate-limited database download is reported as that, not as findings, and nothing is saved', async () => {
+    const cache = memoryCache();
+    const failure = await runTrivy(execAs('rate-limited'), cache, scan()).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TrivyError);
+    expect(failure).toMatchObject({ reason: 'rate-limited' });
+    expect((failure as Error).message).toMatch(
+      /^Trivy could not download its vulnerability database: the registry rate-limited the download \(exit 1\)\. This is not a scan result/,
+    );
+    expect(cache.calls.filter((c) => c.startsWith('save'))).toEqual([]);
+  });
+
+  test('a failed database download is reported as that', async () => {
+    await expect(runTrivy(execAs('db-failed'), memoryCache(), scan())).rejects.toMatchObject({
+      reason: 'database-download',
+      message: expect.stringContaining('lookup ghcr.io: no such host'),
+    });
+  });
+
+  test('any other failure carries the exit code and the end of stderr', async () => {
+    await expect(runTrivy(execAs('crash'), memoryCache(), scan())).rejects.toMatchObject({
+      reason: 'failed',
+      message:
+        'Trivy failed with exit code 2; this is not a scan result.\npanic: runtime error: invalid memory address',
+    });
+  });
+});
