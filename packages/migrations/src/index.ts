@@ -1,1 +1,23 @@
-export {};
+export { changedFiles } from './changed.js';
+export { type CheckOptions, type CheckResult, checkMigrations, DEFAULT_POSTGRES_VERSION } from './check.js';
+export { type LintConfig, loadConfig, parseConfig, type RuleSetting } from './config.js';
+export { type Direction, discoverMigrations, FORMATS, type Format, type Migration } from './discovery.js';
+export {
+  type DryRunFailure,
+  type DryRunLock,
+  type DryRunResult,
+  type DryRunRewrite,
+  describeDatabase,
+  dryRun,
+} from './dry-run.js';
+export { DatabaseUnavailableError, MigrationInputError } from './errors.js';
+export {
+  type Finding,
+  type LintOptions,
+  type LintResult,
+  lintMigrations,
+  type ParsedMigration,
+} from './lint.js';
+export { LineIndex, loadParser, parseSql, type Statement } from './parser.js';
+export { buildReport, buildSarif, type Report } from './report.js';
+export { RULE_IDS, RULES, type RuleId, type Severity } from './rules.js';

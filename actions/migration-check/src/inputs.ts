@@ -1,0 +1,85 @@
+import {
+  booleanInput,
+  ConfigurationError,
+  enumInput,
+  githubContext,
+  listInput,
+  optionalString,
+  parseBoolean,
+  secret,
+} from '@digestline/action-kit';
+import { FORMATS, type Format } from '@digestline/migrations';
+import { FAIL_ON, type FailOn, INPUT, POSTGRES_VERSIONS } from './constants.js';
+
+export interface RunInputs {
+  workspace: string;
+  paths: string[];
+  format: Format;
+  /** The pull request's base commit (or ref) when only changed files are checked. */
+  changedSince?: string;
+  postgresVersion: number;
+  config?: string;
+  databaseUrl?: string;
+  requireDown: boolean;
+  failOn: FailOn;
+  report: string;
+  sarif: string;
+}
+
+export function readInputs(): RunInputs {
+  // Registered before anything else can print it, password on its own too (it is what a log would leak).
+  const databaseUrl = secret(optionalString(INPUT.databaseUrl));
+  if (databaseUrl !== undefined) {
+    try {
+      secret(decodeURIComponent(new URL(databaseUrl).password));
+    } catch {}
+  }
+  const paths = listInput(INPUT.path);
+  if (paths.length === 0) {
+    throw new ConfigurationError(
+      `Input "${INPUT.path}" is empty; set it to the directory or glob of your migrations, e.g. "db/migrations".`,
+    );
+  }
+  return {
+    workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
+    paths,
+    format: enumInput(INPUT.format, FORMATS, 'auto'),
+    changedSince: changedSince(),
+    postgresVersion: postgresVersion(),
+    config: optionalString(INPUT.config),
+    databaseUrl,
+    requireDown: booleanInput(INPUT.requireDown, false),
+    failOn: enumInput(INPUT.failOn, FAIL_ON, 'error'),
+    report: optionalString(INPUT.report) ?? 'migration-check.json',
+    sarif: optionalString(INPUT.sarif) ?? 'migration-check.sarif',
+  };
+}
+
+function postgresVersion(): number {
+  const raw = (optionalString(INPUT.postgresVersion) ?? '15').trim();
+  const version = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(version >= POSTGRES_VERSIONS.min && version <= POSTGRES_VERSIONS.max)) {
+    throw new ConfigurationError(
+      `Input "${INPUT.postgresVersion}" must be a PostgreSQL major version from ${POSTGRES_VERSIONS.min} to ${POSTGRES_VERSIONS.max} such as 15; got ${JSON.stringify(raw)}.`,
+    );
+  }
+  return version;
+}
+
+/** Empty `changed-only` means: on pull requests yes, elsewhere there is no base to compare with. */
+function changedSince(): string | undefined {
+  const context = githubContext();
+  const isPullRequest = context.eventName === 'pull_request' || context.eventName === 'pull_request_target';
+  const raw = optionalString(INPUT.changedOnly);
+  const wanted = raw === undefined ? isPullRequest : parseBoolean(raw, INPUT.changedOnly);
+  if (!wanted) return undefined;
+  const base =
+    (context.payload.pull_request?.base as { sha?: string } | undefined)?.sha ??
+    (process.env.GITHUB_BASE_REF ? `origin/${process.env.GITHUB_BASE_REF}` : undefined);
+  if (!isPullRequest || base === undefined) {
+    throw new ConfigurationError(
+      `Input "${INPUT.changedOnly}" is true, but this ${context.eventName} event has no pull request base to compare with; set "${INPUT.changedOnly}: false" outside pull_request workflows.`,
+    );
+  }
+  return base;
+}

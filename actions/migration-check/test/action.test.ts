@@ -1,0 +1,328 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import AjvDraft04 from 'ajv-draft-04';
+import ajvFormats from 'ajv-formats';
+import pg from 'pg';
+import { startPostgres, type TestPostgres } from '../../../test/harness/postgres.js';
+import { repoRoot, runAction } from '../../../test/harness/run-action.js';
+import { freePort, makeTempDir } from '../../../test/harness/util.js';
+
+const run = promisify(execFile);
+
+async function workspace(files: Record<string, string | Buffer>): Promise<string> {
+  const dir = await makeTempDir('migration-check-ws');
+  cleanups.push(dir.remove);
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir.path, path)), { recursive: true });
+    await writeFile(join(dir.path, path), content);
+  }
+  return dir.path;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+const MIGRATIONS = {
+  'migrations/V1__users.sql': 'CREATE TABLE users (id bigint PRIMARY KEY, email text);\n',
+  'migrations/V2__orders.sql':
+    "SET lock_timeout = '2s';\n-- DROP TABLE users; (a comment, not a statement)\nCREATE INDEX users_email_idx ON users (email);\nALTER TABLE users DROP COLUMN email;\n",
+};
+
+const errorsOf = <T extends { level: string }>(annotations: T[]) =>
+  annotations.filter((a) => a.level === 'error');
+
+describe('migration-check action', () => {
+  test('writes the JSON report, a schema-valid SARIF, outputs, annotations on file and line, and a summary; fails on errors', async () => {
+    const ws = await workspace(MIGRATIONS);
+    const result = await runAction('migration-check', {
+      workspace: ws,
+      inputs: { sarif: 'out/results.sarif' },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs).toEqual({
+      errors: '1',
+      warnings: '1',
+      report: 'migration-check.json',
+      sarif: 'out/results.sarif',
+    });
+    expect(result.annotations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ level: 'warning', file: 'migrations/V2__orders.sql', line: 3, col: 1 }),
+        expect.objectContaining({ level: 'error', file: 'migrations/V2__orders.sql', line: 4, col: 1 }),
+      ]),
+    );
+    expect(errorsOf(result.annotations).at(-1)?.message).toMatch(
+      /found 1 error\(s\) and 1 warning\(s\) \(fail-on: error\)/,
+    );
+
+    const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+    expect(report.version).toBe(1);
+    expect(report.files.map((f: { file: string }) => f.file)).toEqual([
+      'migrations/V1__users.sql',
+      'migrations/V2__orders.sql',
+    ]);
+    expect(report.findings).toEqual([
+      expect.objectContaining({
+        file: 'migrations/V2__orders.sql',
+        line: 3,
+        column: 1,
+        rule: 'create-index-non-concurrently',
+        severity: 'warning',
+        statement: 'CREATE INDEX users_email_idx ON users (email)',
+      }),
+      expect.objectContaining({
+        file: 'migrations/V2__orders.sql',
+        line: 4,
+        rule: 'drop-column',
+        severity: 'error',
+      }),
+    ]);
+    expect(report.dryRun).toBeNull();
+    expect(result.summary).toContain('| migrations/V2__orders.sql | 1 | 1 | 0 |');
+
+    // The SARIF validates against the 2.1.0 schema and carries the migration-check category.
+    const sarif = JSON.parse(await readFile(join(ws, 'out/results.sarif'), 'utf8'));
+    const schema = JSON.parse(
+      readFileSync(
+        join(repoRoot, 'node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'),
+        'utf8',
+      ),
+    );
+    // Both packages are CommonJS with `exports.default`, which the NodeNext view does not unwrap.
+    const ajv = new AjvDraft04.default({ unicodeRegExp: false, allErrors: true, strict: false });
+    (ajvFormats as unknown as typeof ajvFormats.default)(ajv);
+    const validate = ajv.compile(schema);
+    expect(validate(sarif) ? [] : validate.errors).toEqual([]);
+    expect(sarif.runs[0].automationDetails.id).toBe('migration-check/');
+    expect(sarif.runs[0].results[1]).toMatchObject({
+      ruleId: 'drop-column',
+      level: 'error',
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: 'migrations/V2__orders.sql' },
+            region: { startLine: 4 },
+          },
+        },
+      ],
+    });
+  });
+
+  test('fail-on: never passes with errors; fail-on: warning fails on a warning alone', async () => {
+    const ws = await workspace(MIGRATIONS);
+    expect(
+      (await runAction('migration-check', { workspace: ws, inputs: { 'fail-on': 'never' } })).exitCode,
+    ).toBe(0);
+    const warningsOnly = await workspace({
+      'migrations/V1__idx.sql': "SET lock_timeout = '1s';\nCREATE INDEX i ON t (a);\n",
+    });
+    expect((await runAction('migration-check', { workspace: warningsOnly })).exitCode).toBe(0);
+    const failed = await runAction('migration-check', {
+      workspace: warningsOnly,
+      inputs: { 'fail-on': 'warning' },
+    });
+    expect(failed.exitCode).toBe(1);
+  });
+
+  test('config and require-down inputs reach the rules', async () => {
+    const ws = await workspace({
+      ...MIGRATIONS,
+      '.github/migration-check.yml': 'rules:\n  drop-column: warning\n',
+    });
+    const result = await runAction('migration-check', {
+      workspace: ws,
+      inputs: { config: '.github/migration-check.yml', 'require-down': 'true' },
+    });
+    // drop-column lowered to warning; two Flyway versions without U…__ undo migrations are errors.
+    expect(result.outputs).toMatchObject({ errors: '2', warnings: '2' });
+  });
+
+  describe('bad input', () => {
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ['a path that matches nothing', { path: 'db/migrations' }, /"db\/migrations" matches no \.sql file/],
+      ['an unknown format', { format: 'liquibase' }, /Input "format" must be one of/],
+      [
+        'a postgres-version out of range',
+        { 'postgres-version': '9' },
+        /"postgres-version" must be a PostgreSQL major version from 10 to 18/,
+      ],
+      ['a bad fail-on', { 'fail-on': 'errors' }, /Input "fail-on" must be one of/],
+      ['a non-boolean require-down', { 'require-down': 'yes' }, /"require-down" must be a boolean/],
+      ['a missing config file', { config: 'nope.yml' }, /config file nope\.yml cannot be read/],
+      [
+        'changed-only outside a pull request',
+        { 'changed-only': 'true' },
+        /no pull request base to compare with/,
+      ],
+      ['an unreadable database URL', { 'database-url': 'not a url' }, /The database URL cannot be read/],
+    ];
+    test.each(cases)('%s: exit 1 with an error that says what to fix', async (_name, inputs, message) => {
+      const ws = await workspace(MIGRATIONS);
+      const result = await runAction('migration-check', { workspace: ws, inputs });
+      expect(result.exitCode).toBe(1);
+      expect(
+        errorsOf(result.annotations)
+          .map((a) => a.message)
+          .join('\n'),
+      ).toMatch(message);
+      expect(result.outputs).toEqual({});
+    });
+
+    test('a binary file and a non-UTF-8 file are refused with their names', async () => {
+      const binary = await runAction('migration-check', {
+        workspace: await workspace({ 'migrations/V1__x.sql': Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00]) }),
+      });
+      expect(binary.exitCode).toBe(1);
+      expect(binary.annotations[0]?.message).toContain('migrations/V1__x.sql is a binary file');
+      const latin1 = await runAction('migration-check', {
+        workspace: await workspace({
+          'migrations/V1__x.sql': Buffer.from("COMMENT ON TABLE t IS 'caf\xe9';", 'latin1'),
+        }),
+      });
+      expect(latin1.exitCode).toBe(1);
+      expect(latin1.annotations[0]?.message).toContain('migrations/V1__x.sql is not valid UTF-8');
+    });
+  });
+});
+
+describe('changed-only on a pull request', () => {
+  test('lints only the files changed since the base commit (git diff <base>...HEAD)', async () => {
+    const ws = await workspace({ 'migrations/V1__old.sql': 'DROP TABLE legacy;\n' });
+    const git = (...args: string[]) =>
+      run(
+        'git',
+        ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'commit.gpgsign=false', ...args],
+        { cwd: ws },
+      );
+    await git('init', '-q', '-b', 'main');
+    await git('add', '.');
+    await git('commit', '-q', '-m', 'base');
+    const base = (await git('rev-parse', 'HEAD')).stdout.trim();
+    await git('checkout', '-q', '-b', 'feature');
+    await writeFile(
+      join(ws, 'migrations/V2__new.sql'),
+      "SET lock_timeout = '1s';\nALTER TABLE users RENAME COLUMN a TO b;\n",
+    );
+    await git('add', '.');
+    await git('commit', '-q', '-m', 'feature');
+    const event = join(ws, '..', `event-${Date.now()}.json`);
+    await writeFile(event, JSON.stringify({ pull_request: { base: { sha: base } } }));
+    cleanups.push(async () => {
+      await run('rm', ['-f', event]);
+    });
+
+    const result = await runAction('migration-check', {
+      workspace: ws,
+      env: { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event, GITHUB_BASE_REF: 'main' },
+    });
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+    expect(report.files.map((f: { file: string }) => f.file)).toEqual(['migrations/V2__new.sql']);
+    expect(report.findings.map((f: { rule: string }) => f.rule)).toEqual(['rename-column']);
+
+    // changed-only: false checks everything, including the old DROP TABLE.
+    const all = await runAction('migration-check', {
+      workspace: ws,
+      inputs: { 'changed-only': 'false' },
+      env: { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event },
+    });
+    expect(all.outputs.errors).toBe('1');
+
+    // Without the base commit in the clone, the error says how to fetch it.
+    const shallow = await runAction('migration-check', {
+      workspace: ws,
+      env: {
+        GITHUB_EVENT_NAME: 'pull_request',
+        GITHUB_EVENT_PATH: join(ws, 'missing.json'),
+        GITHUB_BASE_REF: 'develop',
+      },
+    });
+    expect(shallow.exitCode).toBe(1);
+    expect(errorsOf(shallow.annotations)[0]?.message).toMatch(
+      /git diff against origin\/develop failed.*fetch-depth: 0/,
+    );
+  });
+});
+
+describe('dry-run through the action', () => {
+  let server: TestPostgres;
+  let url: string;
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    url = await server.createDatabase('app');
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('CREATE TABLE users (id bigint PRIMARY KEY, email text)');
+    await client.end();
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('reports locks and rewrites in the summary; the URL and password are masked', async () => {
+    const ws = await workspace({
+      'migrations/V3__email.sql':
+        "SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN id TYPE numeric;\n",
+    });
+    const result = await runAction('migration-check', {
+      workspace: ws,
+      inputs: { 'database-url': url, 'fail-on': 'never' },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.masks).toEqual(expect.arrayContaining([url, server.password]));
+    expect(result.log).not.toContain(server.password);
+    expect(result.summary).toContain('#### Dry-run on 127.0.0.1:');
+    expect(result.summary).toMatch(/\| migrations\/V3__email\.sql:2 \| users \| AccessExclusiveLock \|/);
+    expect(result.summary).toMatch(/\| migrations\/V3__email\.sql:2 \| users \| \d+ → \d+ \|/);
+    const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+    expect(report.dryRun.executed).toBe(2);
+    expect(report.dryRun.failure).toBeUndefined();
+  });
+
+  test('a migration that fails on the database: exit 1, the statement and line, database unchanged', async () => {
+    const ws = await workspace({
+      'migrations/V4__bad.sql':
+        "SET lock_timeout = '2s';\nCREATE TABLE t (id bigint);\nALTER TABLE users ADD COLUMN email text;\n",
+    });
+    const result = await runAction('migration-check', { workspace: ws, inputs: { 'database-url': url } });
+    expect(result.exitCode).toBe(1);
+    expect(result.annotations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 'error',
+          file: 'migrations/V4__bad.sql',
+          line: 3,
+          message: expect.stringContaining('column "email" of relation "users" already exists'),
+        }),
+      ]),
+    );
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query("SELECT to_regclass('public.t') AS t");
+    await client.end();
+    expect(rows[0].t).toBeNull();
+  });
+
+  test('a database that is down: the error names host and port, never the password', async () => {
+    const port = await freePort();
+    const password = 'n0t-in-the-log-please';
+    const ws = await workspace(MIGRATIONS);
+    const result = await runAction('migration-check', {
+      workspace: ws,
+      inputs: { 'database-url': `postgres://app:${password}@127.0.0.1:${port}/app` },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(errorsOf(result.annotations).at(-1)?.message).toContain(
+      `Cannot connect to PostgreSQL at 127.0.0.1:${port}`,
+    );
+    expect(result.log).not.toContain(password);
+  });
+});

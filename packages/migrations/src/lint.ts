@@ -1,0 +1,163 @@
+import { type Catalog, checkStatement, type Hit, MigrationState } from './checks.js';
+import { configuredSetting, type LintConfig } from './config.js';
+import { type Migration, missingDowns } from './discovery.js';
+import { LineIndex, parseSql, type Statement } from './parser.js';
+import { DESTRUCTIVE_RULES, isRuleId, RULES, type RuleId, type Severity } from './rules.js';
+
+export interface Finding {
+  /** Relative to the workspace, `/`-separated. */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  endLine: number;
+  endColumn: number;
+  rule: RuleId;
+  severity: Severity;
+  message: string;
+  /** The statement's SQL (shortened when long). */
+  statement: string;
+}
+
+export interface ParsedMigration {
+  migration: Migration;
+  statements: Statement[];
+  /** Set when the migration did not parse; `statements` is then empty. */
+  syntaxError?: Finding;
+}
+
+export interface LintOptions {
+  postgresVersion: number;
+  requireDown?: boolean;
+  config?: LintConfig;
+}
+
+export interface LintResult {
+  findings: Finding[];
+  parsed: ParsedMigration[];
+}
+
+const STATEMENT_LIMIT = 300;
+const IGNORE = /--\s*migration-check:ignore\b[ \t]*([^\s]*)[ \t]*(.*)$/gm;
+
+/** Parses every migration and applies every rule. `parseSql` needs `loadParser()` to have run. */
+export function lintMigrations(migrations: Migration[], options: LintOptions): LintResult {
+  const findings: Finding[] = [];
+  const parsed: ParsedMigration[] = [];
+  const catalog: Catalog = new Map();
+  const lineIndexes = new Map<string, LineIndex>();
+  const config = options.config ?? { rules: {}, overrides: [] };
+  const emit = (finding: Finding) => {
+    const setting = configuredSetting(config, finding.rule, finding.file);
+    if (setting === 'off') return;
+    findings.push(setting === undefined ? finding : { ...finding, severity: setting });
+  };
+
+  for (const migration of migrations) {
+    let lines = lineIndexes.get(migration.path);
+    if (!lines) {
+      lines = new LineIndex(migration.fileText);
+      lineIndexes.set(migration.path, lines);
+    }
+    const locate = (
+      start: number,
+      end: number,
+      rule: RuleId,
+      message: string,
+      severity: Severity,
+    ): Finding => {
+      const from = (lines as LineIndex).position(migration.offset + start);
+      const to = (lines as LineIndex).position(migration.offset + Math.max(start, end));
+      const text = migration.sql.slice(start, end);
+      return {
+        file: migration.path,
+        line: from.line,
+        column: from.column,
+        endLine: to.line,
+        endColumn: to.column,
+        rule,
+        severity,
+        message,
+        statement: text.length > STATEMENT_LIMIT ? `${text.slice(0, STATEMENT_LIMIT)}…` : text,
+      };
+    };
+    const severityOf = (rule: RuleId): Severity =>
+      migration.direction === 'down' && DESTRUCTIVE_RULES.has(rule) ? 'info' : RULES[rule].severity;
+    const report = (statementStart: number, end: number, hit: Hit) => {
+      const message = `${hit.message} ${RULES[hit.rule].fix}`;
+      emit(locate(statementStart, end, hit.rule, message, severityOf(hit.rule)));
+    };
+
+    const outcome = parseSql(migration.sql);
+    if (outcome.syntaxError) {
+      const { index, message } = outcome.syntaxError;
+      const lineEnd = migration.sql.indexOf('\n', index);
+      const finding = locate(
+        index,
+        lineEnd === -1 ? migration.sql.length : lineEnd,
+        'syntax-error',
+        `PostgreSQL's parser: ${message}. ${RULES['syntax-error'].fix}`,
+        'error',
+      );
+      parsed.push({ migration, statements: [], syntaxError: finding });
+      emit(finding);
+      continue;
+    }
+    parsed.push({ migration, statements: outcome.statements });
+    const state = new MigrationState(migration, outcome.statements.length, options.postgresVersion, catalog);
+    let previousEnd = 0;
+    for (const statement of outcome.statements) {
+      const hits = checkStatement(statement, state);
+      const gap = migration.sql.slice(previousEnd, statement.start);
+      previousEnd = statement.end;
+      const ignored = suppressions(gap, (problem) =>
+        report(statement.start, statement.end, { rule: 'invalid-suppression', message: problem }),
+      );
+      for (const hit of hits) {
+        if (!ignored.has(hit.rule)) report(statement.start, statement.end, hit);
+      }
+    }
+  }
+
+  if (options.requireDown) {
+    for (const migration of missingDowns(migrations)) {
+      const lines = lineIndexes.get(migration.path) as LineIndex;
+      const at = lines.position(migration.offset);
+      emit({
+        file: migration.path,
+        line: at.line,
+        column: at.column,
+        endLine: at.line,
+        endColumn: at.column,
+        rule: 'missing-down',
+        severity: RULES['missing-down'].severity,
+        message: `${migration.format} migration ${migration.version} has no down migration. ${RULES['missing-down'].fix}`,
+        statement: '',
+      });
+    }
+  }
+  return { findings, parsed };
+}
+
+/** The rule ids that `-- migration-check:ignore` comments in the text before a statement switch off. */
+function suppressions(gap: string, problem: (message: string) => void): Set<string> {
+  const ignored = new Set<string>();
+  if (!gap.includes('migration-check:ignore')) return ignored;
+  for (const match of gap.matchAll(IGNORE)) {
+    const ids = (match[1] ?? '').split(',').filter((id) => id !== '');
+    const reason = (match[2] ?? '').trim();
+    if (ids.length === 0) {
+      problem('A migration-check:ignore comment names no rule, so it ignores nothing.');
+      continue;
+    }
+    for (const id of ids) {
+      if (isRuleId(id)) ignored.add(id);
+      else problem(`A migration-check:ignore comment names unknown rule "${id}".`);
+    }
+    if (reason === '') {
+      problem(`The migration-check:ignore of ${ids.join(', ')} gives no reason; say why it is safe here.`);
+    }
+  }
+  return ignored;
+}

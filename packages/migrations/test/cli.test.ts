@@ -1,0 +1,34 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, test } from '@jest/globals';
+import { workspace } from './helpers.js';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../bin/migration-check.js', import.meta.url));
+
+async function cli(cwd: string, ...args: string[]) {
+  return run(process.execPath, [bin, ...args], { cwd }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+}
+
+describe('migration-check command', () => {
+  test('prints file:line:column findings and exits 1 on errors, 0 with --fail-on never, 2 on bad input', async () => {
+    const dir = await workspace({
+      'db/V1__drop.sql': "SET lock_timeout = '1s';\nSELECT 1; DROP TABLE users;\n",
+    });
+    try {
+      const failing = await cli(dir.path, 'db');
+      expect(failing.code).toBe(1);
+      expect(failing.stdout).toContain('db/V1__drop.sql:2:11: error [drop-table] Drops table users.');
+      expect((await cli(dir.path, 'db', '--fail-on', 'never', '--json')).code).toBe(0);
+      const missing = await cli(dir.path, 'nowhere');
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('"nowhere" matches no .sql file');
+    } finally {
+      await dir.remove();
+    }
+  });
+});
