@@ -7,6 +7,12 @@ export interface SampleAppBehaviour {
   /** Added delay before answering: `latencyMs` plus a uniform random `0..jitterMs`. */
   latencyMs: number;
   jitterMs: number;
+  /**
+   * `random` (default) fails each request with probability `errorRate`, like real traffic; `even` spreads
+   * the failures so every window of requests holds the rate to within one request, for tests that must
+   * not depend on luck at low request counts.
+   */
+  errors: 'random' | 'even';
 }
 
 export interface SampleApp {
@@ -34,7 +40,14 @@ export async function startSampleApp(
   version: string,
   behaviour: Partial<SampleAppBehaviour> = {},
 ): Promise<SampleApp> {
-  const current: SampleAppBehaviour = { errorRate: 0, latencyMs: 0, jitterMs: 0, ...behaviour };
+  const current: SampleAppBehaviour = {
+    errorRate: 0,
+    latencyMs: 0,
+    jitterMs: 0,
+    errors: 'random',
+    ...behaviour,
+  };
+  let owedErrors = 0;
   const counts = new Map<number, number>();
   const bucketCounts = BUCKETS.map(() => 0);
   let durationSum = 0;
@@ -47,7 +60,16 @@ export async function startSampleApp(
       return;
     }
     const started = performance.now();
-    const status = Math.random() < current.errorRate ? 500 : 200;
+    let status = 200;
+    if (current.errors === 'random') {
+      if (Math.random() < current.errorRate) status = 500;
+    } else {
+      owedErrors += current.errorRate;
+      if (owedErrors >= 1) {
+        owedErrors -= 1;
+        status = 500;
+      }
+    }
     const delay = current.latencyMs + Math.random() * current.jitterMs;
     const answer = () => {
       const seconds = (performance.now() - started) / 1000;

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   ConfigurationError,
@@ -11,7 +13,13 @@ import {
   requiredString,
   secret,
 } from '@digestline/action-kit';
-import type { CanaryDeployConfig, MetricsConfig, ProviderConfig } from '@digestline/canary';
+import {
+  type CanaryDeployConfig,
+  kubeconfigSecrets,
+  loadKubeConfig,
+  type MetricsConfig,
+  type ProviderConfig,
+} from '@digestline/canary';
 import { InvalidReferenceError, isDigest, parseReference } from '@digestline/oci';
 import { Input } from './constants.js';
 
@@ -70,6 +78,7 @@ function providerConfig(kind: ProviderConfig['kind'], workspace: string): Provid
       canaryServer: need(Input.nginxCanaryServer, because),
     };
   }
+  if (kind === 'kubernetes') return kubernetesConfig();
   const because = 'with provider: command';
   const setWeight = optionalString(Input.setWeightCommand);
   const promote = optionalString(Input.promoteCommand);
@@ -81,6 +90,63 @@ function providerConfig(kind: ProviderConfig['kind'], workspace: string): Provid
     ...(setWeight === undefined ? {} : { setWeight }),
     ...(promote === undefined ? {} : { promote }),
   };
+}
+
+/**
+ * The kubeconfig is read here, before anything else can log, so every token, password and client key
+ * in it is masked.
+ */
+function kubeconfig(): string | undefined {
+  const path = optionalString(Input.kubeconfig);
+  const fallback = process.env.KUBECONFIG ?? join(homedir(), '.kube', 'config');
+  // Without any file the client would quietly aim at http://localhost:8080.
+  if (path === undefined && process.env.KUBECONFIG === undefined && !existsSync(fallback)) {
+    throw new ConfigurationError(
+      `No kubeconfig found: set input "${Input.kubeconfig}" to its path, or set KUBECONFIG (or write ~/.kube/config) in an earlier step.`,
+    );
+  }
+  let config: ReturnType<typeof loadKubeConfig>;
+  try {
+    config = loadKubeConfig(path);
+  } catch (error) {
+    throw new ConfigurationError(
+      `The kubeconfig ${quote(path ?? fallback)} cannot be read (${(error as Error).message}); check input "${Input.kubeconfig}" or KUBECONFIG.`,
+    );
+  }
+  for (const value of kubeconfigSecrets(config)) secret(value);
+  if (config.getCurrentCluster() === null) {
+    throw new ConfigurationError(
+      `The kubeconfig ${quote(path ?? fallback)} has no current context with a cluster; set current-context in it.`,
+    );
+  }
+  return path;
+}
+
+function kubernetesConfig(): ProviderConfig {
+  const because = 'with provider: kubernetes';
+  const common = {
+    kind: 'kubernetes' as const,
+    namespace: optionalString(Input.kubernetesNamespace) ?? 'default',
+    canaryDeployment: need(Input.canaryDeployment, because),
+    container: need(Input.container, because),
+  };
+  const mode = enumInput(Input.kubernetesMode, ['ingress-nginx', 'istio'] as const, 'ingress-nginx');
+  const traffic =
+    mode === 'ingress-nginx'
+      ? { mode, canaryIngress: need(Input.canaryIngress, `${because} and kubernetes-mode: ingress-nginx`) }
+      : {
+          mode,
+          virtualService: need(Input.virtualService, `${because} and kubernetes-mode: istio`),
+          stableSubset: optionalString(Input.stableSubset) ?? 'stable',
+          canarySubset: optionalString(Input.canarySubset) ?? 'canary',
+        };
+  if (traffic.mode === 'istio' && traffic.stableSubset === traffic.canarySubset) {
+    throw new ConfigurationError(
+      `Inputs "${Input.stableSubset}" and "${Input.canarySubset}" must name different subsets; both are ${quote(traffic.stableSubset)}.`,
+    );
+  }
+  const path = kubeconfig();
+  return { ...common, ...traffic, ...(path === undefined ? {} : { kubeconfig: path }) };
 }
 
 function metricsConfig(
@@ -188,7 +254,7 @@ export function readInputs(): CanaryDeployConfig {
     stableTag: optionalString(Input.stableTag) ?? 'production',
     ...(username !== undefined && password !== undefined ? { credentials: { username, password } } : {}),
     provider: providerConfig(
-      enumInput(Input.provider, ['registry-tag', 'nginx', 'command'] as const, 'registry-tag'),
+      enumInput(Input.provider, ['registry-tag', 'nginx', 'command', 'kubernetes'] as const, 'registry-tag'),
       workspace,
     ),
     metrics: metricsConfig(

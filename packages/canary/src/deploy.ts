@@ -6,6 +6,11 @@ import { Probe, probeOnce } from './metrics/probe.js';
 import { PrometheusMetrics, type PrometheusOptions } from './metrics/prometheus.js';
 import { type CanaryEvent, sendWebhook, type WebhookFormat } from './notify.js';
 import { CommandProvider, type CommandProviderOptions } from './providers/command.js';
+import {
+  KubernetesError,
+  KubernetesProvider,
+  type KubernetesProviderOptions,
+} from './providers/kubernetes.js';
 import { NginxProvider, type NginxProviderOptions } from './providers/nginx.js';
 import { inspectImage, RegistryTagProvider } from './providers/registry-tag.js';
 import type { MetricsSource, TrafficProvider } from './types.js';
@@ -13,7 +18,8 @@ import type { MetricsSource, TrafficProvider } from './types.js';
 export type ProviderConfig =
   | { kind: 'registry-tag' }
   | ({ kind: 'nginx' } & NginxProviderOptions)
-  | ({ kind: 'command' } & Omit<CommandProviderOptions, 'onOutput'>);
+  | ({ kind: 'command' } & Omit<CommandProviderOptions, 'onOutput'>)
+  | ({ kind: 'kubernetes' } & KubernetesProviderOptions);
 
 export type MetricsConfig =
   | { kind: 'probe'; healthUrl: string; baselineUrl?: string; requestsPerInterval: number }
@@ -86,6 +92,9 @@ function provider(
     );
   }
   if (p.kind === 'nginx') return new NginxProvider(p);
+  if (p.kind === 'kubernetes') {
+    return new KubernetesProvider(p, { image: `${config.registry}/${config.repository}`, ...target });
+  }
   return new CommandProvider({ ...p, onOutput: info }, target);
 }
 
@@ -133,6 +142,8 @@ export async function canaryDeploy(
     if (config.metrics.kind === 'probe' && config.metrics.baselineUrl !== undefined) {
       await assertReachable(config.metrics.baselineUrl, 'baseline URL');
     }
+    const traffic = provider(config, client, previousDigest, hooks.info);
+    if (traffic instanceof KubernetesProvider) await preflightKubernetes(traffic);
     const saved = (phase: Phase) =>
       hooks.save({
         phase,
@@ -141,7 +152,7 @@ export async function canaryDeploy(
       });
     saved('deploying');
     const result = await runCanary({
-      provider: provider(config, client, previousDigest, hooks.info),
+      provider: traffic,
       metrics: metricsSource(config),
       analysis: config.analysis,
       steps: config.steps,
@@ -166,6 +177,17 @@ export async function canaryDeploy(
     return { ...result, ...(previousDigest === undefined ? {} : { previousDigest }) };
   } finally {
     await client.close();
+  }
+}
+
+async function preflightKubernetes(traffic: KubernetesProvider): Promise<void> {
+  try {
+    await traffic.preflight();
+  } catch (error) {
+    if (error instanceof KubernetesError) {
+      throw new PreflightError(`${error.message}; nothing was deployed.`, { cause: error });
+    }
+    throw error;
   }
 }
 

@@ -39,6 +39,13 @@ export {
 } from './metrics/prometheus.js';
 export { type CanaryEvent, sendWebhook, type WebhookFormat, webhookBody } from './notify.js';
 export { CommandProvider, type CommandProviderOptions } from './providers/command.js';
+export {
+  KubernetesError,
+  KubernetesProvider,
+  type KubernetesProviderOptions,
+  kubeconfigSecrets,
+  loadKubeConfig,
+} from './providers/kubernetes.js';
 export { NginxProvider, type NginxProviderOptions, renderUpstream } from './providers/nginx.js';
 export {
   DigestNotFoundError,

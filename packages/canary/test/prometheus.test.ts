@@ -17,7 +17,7 @@ const latencyQuery =
 beforeAll(async () => {
   [stable, canary] = await Promise.all([
     startSampleApp('stable', { latencyMs: 2 }),
-    startSampleApp('canary', { errorRate: 0.3, latencyMs: 300 }),
+    startSampleApp('canary', { errorRate: 0.3, latencyMs: 300, errors: 'even' }),
   ]);
   prometheus = await startPrometheus({ targets: [stable.address, canary.address], scrapeIntervalMs: 200 });
   // steady traffic for both versions, as real users would send
