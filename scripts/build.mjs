@@ -31,7 +31,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const selected = wanted.size === 0 ? all : all.filter((a) => wanted.has(a.name));
   if (wanted.size > 0 && selected.length !== wanted.size) {
     const known = all.map((a) => a.name).join(', ');
-    console.error(`::error::unknown action in ${[...wanted].join(', ')}; known actions: ${known}`);
+    console.log(`::error::unknown action in ${[...wanted].join(', ')}; known actions: ${known}`);
     process.exit(1);
   }
   for (const action of selected) {

@@ -13,23 +13,25 @@ import { stampUses } from './lib/stamp.mjs';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    ref: { type: 'string', default: 'main' },
+    out: { type: 'string' },
     repo: { type: 'string', default: 'digestline/actions' },
     include: { type: 'string', multiple: true, default: [] },
   },
 });
 if (positionals.length !== 1) {
   console.error(
-    'usage: scripts/release <output-dir> [--ref vX.Y.Z] [--repo owner/name] [--include path/to/action ...]',
+    'usage: scripts/release <version> [--out dir] [--repo owner/name] [--include path/to/action ...]\n' +
+      '  <version> is the release ref every internal `uses:` is stamped to, e.g. v1.2.3; the tree goes to release/<version> unless --out is given',
   );
   process.exit(2);
 }
-if (!/^[A-Za-z0-9._/-]+$/.test(values.ref)) {
-  console.error(`::error::--ref "${values.ref}" is not a valid git ref name`);
+const ref = positionals[0];
+if (!/^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(ref)) {
+  console.log(`::error::version "${ref}" is not a release version such as v1.2.3 (or v1.2.3-rc.1)`);
   process.exit(2);
 }
-const out = resolve(positionals[0]);
-const stamp = (text) => stampUses(text, values.repo, values.ref);
+const out = resolve(values.out ?? join(root, 'release', ref));
+const stamp = (text) => stampUses(text, values.repo, ref);
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -61,4 +63,4 @@ function copyYaml(fromDir, toDir) {
 copyYaml(join(root, 'workflows-templates'), join(out, '.github', 'workflows'));
 copyYaml(join(root, 'workflows-templates', 'starter'), join(out, 'workflow-templates'));
 if (existsSync(join(root, 'LICENSE'))) cpSync(join(root, 'LICENSE'), join(out, 'LICENSE'));
-console.log(`release tree for ${values.repo}@${values.ref} written to ${out}`);
+console.log(`release tree for ${values.repo}@${ref} written to ${out}`);
