@@ -1,1 +1,2 @@
-export {};
+export { ExitCode } from './errors.js';
+export { main } from './main.js';

@@ -1,0 +1,51 @@
+import type { Command } from '../main.js';
+
+const KEY_OPTIONS = `  --pub <cosign.pub>         public key the signature and the promotion records must verify with
+  --key <cosign.key>         cosign private key that signs the promotion record (password: COSIGN_PASSWORD)
+  --environments <list>      the ladder (default dev,staging,canary,production)
+  --tag-template <t>         the tag an environment owns (default {env})`;
+
+const keyOptions = {
+  pub: { type: 'string' },
+  key: { type: 'string' },
+  environments: { type: 'string' },
+  'tag-template': { type: 'string' },
+} as const;
+
+export const promoteCommand: Command = {
+  name: 'promote',
+  summary:
+    'Promotes a signed digest one step along the ladder by re-tagging, after the same checks as the action.',
+  usage: `Usage: digestline promote <registry/repository> --digest <sha256:…> --to <env> [--from <env>] --key <cosign.key> --pub <cosign.pub>
+
+  --digest <sha256:…>        the digest to promote (a tag is refused: it can move)
+  --from <env>               where it was tested; omit only for the first environment
+  --to <env>                 the next environment on the ladder
+  --target-image <repo>      another repository or registry that holds the environment tags; blobs are
+                             streamed there with progress after the signature verified
+  --skip-signature           do not check the image signature (the promotion record is still required)
+${KEY_OPTIONS}`,
+  options: {
+    ...keyOptions,
+    digest: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    'target-image': { type: 'string' },
+    'skip-signature': { type: 'boolean' },
+  },
+  run: async (args, io) => (await import('./promote-run.js')).promoteRun(args, io),
+};
+
+export const rollbackCommand: Command = {
+  name: 'rollback',
+  summary:
+    'Re-tags an environment to the digest it ran before (or to --to), if that digest has a record there.',
+  usage: `Usage: digestline rollback <env> --image <registry/repository> [--to <sha256:…>] --key <cosign.key> --pub <cosign.pub>
+
+  --image <repo>             the repository whose environment tag moves back
+  --to <sha256:…>            the digest to return to; default: the one the current digest's promotion
+                             record says the environment ran before
+${KEY_OPTIONS}`,
+  options: { ...keyOptions, image: { type: 'string' }, to: { type: 'string' } },
+  run: async (args, io) => (await import('./promote-run.js')).rollbackRun(args, io),
+};

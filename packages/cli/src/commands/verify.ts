@@ -1,0 +1,14 @@
+import type { Command } from '../main.js';
+
+export const verifyCommand: Command = {
+  name: 'verify-image',
+  summary: 'Verifies an image signature and lists its signed attestations (SBOM, provenance, promotions).',
+  usage: `Usage: digestline verify-image <image[:tag|@digest]> --key <cosign.pub>
+
+  --key <cosign.pub>   the public key the signature and attestations must verify with
+
+A tag is resolved to its digest first and everything is checked against that digest. Exits 1 when the
+image has no signature by the key; attestations that do not verify are listed as warnings.`,
+  options: { key: { type: 'string' } },
+  run: async (args, io) => (await import('./verify-run.js')).verify(args, io),
+};

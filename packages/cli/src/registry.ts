@@ -1,0 +1,48 @@
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { type ImageReference, InvalidReferenceError, parseReference, RegistryClient } from '@digestline/oci';
+import { KeyError, loadPrivateKey, loadPublicKey } from '@digestline/signing';
+import { UsageError } from './errors.js';
+
+export function reference(value: string, what: string): ImageReference {
+  try {
+    return parseReference(value);
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) throw new UsageError(`${what}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Credentials come from the Docker config (~/.docker/config.json), as for docker and skopeo. */
+export function clientFor(registry: string): RegistryClient {
+  return new RegistryClient(registry);
+}
+
+async function readKeyFile(path: string, option: string): Promise<Buffer> {
+  return readFile(path).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`${option} ${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+  });
+}
+
+export async function publicKeyFrom(path: unknown, option = '--pub'): Promise<KeyObject> {
+  if (typeof path !== 'string') throw new UsageError(`${option} <cosign.pub> is required`);
+  try {
+    return loadPublicKey(await readKeyFile(path, option));
+  } catch (error) {
+    if (error instanceof KeyError) throw new UsageError(`${option} ${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** cosign's key file; the password comes from COSIGN_PASSWORD, as with cosign itself. */
+export async function privateKeyFrom(path: unknown): Promise<KeyObject> {
+  if (typeof path !== 'string')
+    throw new UsageError('--key <cosign.key> is required (it signs the promotion record)');
+  try {
+    return await loadPrivateKey(await readKeyFile(path, '--key'), process.env.COSIGN_PASSWORD ?? '');
+  } catch (error) {
+    if (error instanceof KeyError)
+      throw new UsageError(`--key ${path}: ${error.message} (the password is read from COSIGN_PASSWORD)`);
+    throw error;
+  }
+}

@@ -1,0 +1,166 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RegistryClient } from '@digestline/oci';
+import { signImage } from '@digestline/signing';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import {
+  clientFor,
+  makeKeys,
+  pushSignedImage,
+  snapshotTags,
+  type TestKeys,
+} from '../../../packages/promotion/test/helpers.js';
+import { pushRandomImage } from '../../../test/harness/images.js';
+import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
+import { makeTempDir } from '../../../test/harness/util.js';
+import { runCli } from './run-cli.js';
+
+let registry: TestRegistry;
+let other: TestRegistry;
+let client: RegistryClient;
+let otherClient: RegistryClient;
+let keys: TestKeys;
+let dir: { path: string; remove(): Promise<void> };
+let first: string;
+let second: string;
+let unsigned: string;
+let large: string;
+const paths = { key: '', pub: '', otherPub: '' };
+
+beforeAll(async () => {
+  let otherKeys: TestKeys;
+  [registry, other, keys, otherKeys, dir] = await Promise.all([
+    startRegistry(),
+    startRegistry(),
+    makeKeys('cli-pass'),
+    makeKeys('other-pass'),
+    makeTempDir('cli-registry'),
+  ]);
+  client = clientFor(registry);
+  otherClient = clientFor(other);
+  paths.key = join(dir.path, 'cosign.key');
+  paths.pub = join(dir.path, 'cosign.pub');
+  paths.otherPub = join(dir.path, 'other.pub');
+  await Promise.all([
+    writeFile(paths.key, keys.encryptedPem),
+    writeFile(paths.pub, keys.publicPem),
+    writeFile(paths.otherPub, otherKeys.publicPem),
+  ]);
+  first = await pushSignedImage(registry, client, 'team/app', 1, keys.privateKey);
+  second = await pushSignedImage(registry, client, 'team/app', 2, keys.privateKey);
+  unsigned = await pushSignedImage(registry, client, 'team/app', 3, undefined);
+  large = (
+    await pushRandomImage(registry, {
+      repository: 'team/big',
+      tag: 'build',
+      layers: 2,
+      totalBytes: 3 << 20,
+      seed: 4,
+    })
+  ).digest;
+  await signImage(client, 'team/big', large, keys.privateKey);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([client?.close(), otherClient?.close()]);
+  await Promise.all([registry?.stop(), other?.stop(), dir?.remove()]);
+});
+
+const env = { COSIGN_PASSWORD: 'cli-pass' };
+const image = () => `${registry.host}/team/app`;
+const keyArgs = () => ['--key', paths.key, '--pub', paths.pub];
+const tagOf = async (c: RegistryClient, repository: string, tag: string) =>
+  (await c.headManifest(repository, tag))?.digest;
+
+describe('verify-image', () => {
+  test('a signed image by tag: the signature verifies against the digest the tag resolves to', async () => {
+    const result = await runCli(['verify-image', `${image()}:build-1`, '--key', paths.pub]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`image        ${image()}@${first}`);
+    expect(result.stdout).toMatch(/✔ signature {2}verified with key [0-9a-f]{16}…/);
+  });
+
+  test.each([
+    ['an unsigned image', () => unsigned, () => paths.pub, /✘ signature {2}no signature at sha256-/],
+    ['another key', () => first, () => paths.otherPub, /✘ signature {2}signed by key/],
+  ])('exits 1 for %s', async (_name, digest, pub, message) => {
+    const result = await runCli(['verify-image', `${image()}@${digest()}`, '--key', pub()]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(message);
+  });
+});
+
+describe('promote and rollback', () => {
+  test('promotes into dev, then dev → staging; verify-image then lists both promotion records', async () => {
+    const intoDev = await runCli(['promote', image(), '--digest', first, '--to', 'dev', ...keyArgs()], {
+      env,
+    });
+    expect(intoDev.exitCode).toBe(0);
+    const result = await runCli(
+      ['promote', image(), '--digest', first, '--from', 'dev', '--to', 'staging', ...keyArgs()],
+      { env },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('✔ stage proof  signed record for dev');
+    expect(result.stdout).toContain(`staging → ${image()}@${first} (promoted; previously nothing)`);
+    expect(await tagOf(client, 'team/app', 'staging')).toBe(first);
+
+    const verified = await runCli(['verify-image', `${image()}:staging`, '--key', paths.pub]);
+    expect(verified.stdout).toMatch(/✔ promotions {2}dev \(.+\), staging \(.+\)/);
+  });
+
+  test('refuses a step that skips the ladder with exit 1, and no tag moves', async () => {
+    const before = await snapshotTags(client, ['team/app']);
+    const result = await runCli(
+      ['promote', image(), '--digest', first, '--from', 'staging', '--to', 'production', ...keyArgs()],
+      { env },
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/refused, nothing changed: .*allowed next step is staging → canary/);
+    expect(await snapshotTags(client, ['team/app'])).toEqual(before);
+  });
+
+  test('rollback <env> returns the environment to what its current promotion record says ran before', async () => {
+    expect(
+      (await runCli(['promote', image(), '--digest', second, '--to', 'dev', ...keyArgs()], { env })).exitCode,
+    ).toBe(0);
+    expect(await tagOf(client, 'team/app', 'dev')).toBe(second);
+    const result = await runCli(['rollback', 'dev', '--image', image(), ...keyArgs()], { env });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`dev runs ${second}; its promotion record says it ran ${first} before`);
+    expect(result.stdout).toContain('(rolled back;');
+    expect(await tagOf(client, 'team/app', 'dev')).toBe(first);
+  });
+
+  test('a wrong COSIGN_PASSWORD is a usage error (exit 2), before anything is written', async () => {
+    const before = await snapshotTags(client, ['team/app']);
+    const result = await runCli(['promote', image(), '--digest', second, '--to', 'dev', ...keyArgs()], {
+      env: { COSIGN_PASSWORD: 'wrong' },
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/--key .*password.*COSIGN_PASSWORD/);
+    expect(await snapshotTags(client, ['team/app'])).toEqual(before);
+  });
+
+  test('promoting into another registry streams the blobs with progress, then tags there', async () => {
+    const result = await runCli(
+      [
+        'promote',
+        `${registry.host}/team/big`,
+        '--digest',
+        large,
+        '--to',
+        'dev',
+        '--target-image',
+        `${other.host}/mirror/big`,
+        ...keyArgs(),
+      ],
+      { env },
+    );
+    expect(result.exitCode).toBe(0);
+    const label = `copying ${registry.host}/team/big → ${other.host}/mirror/big`;
+    expect(result.stderr).toContain(`${label}: 3.0 MiB of 3.0 MiB (100%)`);
+    expect(result.stderr).toContain(`${label}: 3 blob(s), 3 streamed, 0 already there`);
+    expect(await tagOf(otherClient, 'mirror/big', 'dev')).toBe(large);
+  });
+});
