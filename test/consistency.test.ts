@@ -20,8 +20,8 @@ describe.each(actions)('action $name', ({ dir }) => {
   });
 
   test('has a name, a description, and a description for every input and output', () => {
-    expect(manifest.name?.trim()).toBeTruthy();
-    expect(manifest.description?.trim()).toBeTruthy();
+    expect(manifest.name?.trim().length ?? 0).toBeGreaterThan(0);
+    expect(manifest.description?.trim().length ?? 0).toBeGreaterThan(0);
     const undocumented = [
       ...Object.entries(manifest.inputs ?? {})
         .filter(([, s]) => !s.description?.trim())

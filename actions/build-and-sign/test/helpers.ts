@@ -1,26 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '@digestline/oci';
 import { loadPublicKey } from '@digestline/signing';
+import { corpusBytes, corpusText } from '../../../test/harness/corpus.js';
 import { httpRequest, type TestRegistry } from '../../../test/harness/registry.js';
-
-const corpus = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'corpus',
-  'cosign',
-);
 
 /** cosign's own encrypted key (empty password) and its public key. */
 export const corpusKey = {
-  pem: readFileSync(join(corpus, 'encrypted-key', 'cosign.key'), 'utf8'),
-  publicKey: loadPublicKey(readFileSync(join(corpus, 'encrypted-key', 'cosign.pub'))),
+  pem: corpusText('cosign/encrypted-key/cosign.key'),
+  publicKey: loadPublicKey(corpusBytes('cosign/encrypted-key/cosign.pub')),
 };
 
 export const WORKFLOW_REF = 'octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main';

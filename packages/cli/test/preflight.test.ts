@@ -1,12 +1,12 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { corpusText } from '../../../test/harness/corpus.js';
 import { startPostgres, type TestPostgres } from '../../../test/harness/postgres.js';
 import { repoRoot } from '../../../test/harness/run-action.js';
 import { makeTempDir } from '../../../test/harness/util.js';
 import { runCli } from './run-cli.js';
 
-const corpus = join(repoRoot, '..', 'shared', 'corpus');
 let project: { path: string; remove(): Promise<void> };
 let postgres: TestPostgres;
 
@@ -50,7 +50,7 @@ describe('preflight', () => {
   test('fails with exit 1 and names every problem: a destructive migration, findings at the threshold, an unsafe workflow', async () => {
     await write({
       'migrations/V1__drop_orders.sql': 'DROP TABLE orders;\n',
-      'reports/trivy.json': await readFile(join(corpus, 'trivy', 'trivy-image-alpine-310.json'), 'utf8'),
+      'reports/trivy.json': corpusText('trivy/trivy-image-alpine-310.json'),
       '.github/workflows/greet.yml': [
         'on: issues',
         'permissions: {}',

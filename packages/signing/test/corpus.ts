@@ -1,22 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { corpusBytes } from '../../../test/harness/corpus.js';
 
-/** The shared, read-only corpus of real cosign output (see corpus/PROVENANCE.md). */
-const root = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'corpus',
-  'cosign',
-);
-
+/** A file of the real cosign output in the shared corpus. */
 export function corpusFile(path: string): Buffer {
-  return readFileSync(join(root, path));
+  return corpusBytes(`cosign/${path}`);
 }
 
 export interface CorpusSignature {
