@@ -1,15 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect, test } from '@jest/globals';
 import { corpusDir } from './harness/corpus.js';
-import { repoRoot } from './harness/run-action.js';
 
 const SHA_LINE = /^([0-9a-f]{64}) {2}(\S.*)$/gm;
 
 function hashes(text: string): Map<string, string> {
-  return new Map([...text.matchAll(SHA_LINE)].map((match) => [match[2], match[1]]));
+  return new Map([...text.matchAll(SHA_LINE)].map((match) => [match[2] ?? '', match[1] ?? '']));
 }
 
 /** SHA256SUMS (sha256sum's format) covers every copied file; PROVENANCE.md lists most of them too. */
@@ -43,20 +41,4 @@ test('the sha256 list in PROVENANCE.md agrees with SHA256SUMS', () => {
   const listed = hashes(provenance.slice(provenance.indexOf('## sha256')));
   expect(listed.size).toBeGreaterThan(30);
   expect([...listed].filter(([path, sha]) => sums.get(path) !== sha)).toEqual([]);
-});
-
-test('no tracked file refers to a folder outside the repository', () => {
-  // A clone has nothing beside it: tests read test/corpus, docs live in docs/.
-  const outside = ['..', 'shared'].join('/');
-  let found = '';
-  try {
-    found = execFileSync('git', ['grep', '-n', '-F', outside, '--', '.', ':!pnpm-lock.yaml'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-    });
-  } catch (error) {
-    // git grep exits 1 when nothing matches.
-    if ((error as { status?: number }).status !== 1) throw error;
-  }
-  expect(found).toBe('');
 });

@@ -3,12 +3,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { makeTempDir, node24, parseAnnotations, repoRoot } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 import { publishedActions } from '../scripts/lib/actions.mjs';
 import { stampUses } from '../scripts/lib/stamp.mjs';
-import { node24, parseAnnotations, repoRoot } from './harness/run-action.js';
-import { makeTempDir } from './harness/util.js';
 
 const run = promisify(execFile);
 const release = join(repoRoot, 'scripts/release');

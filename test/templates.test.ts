@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { makeTempDir, repoRoot } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { repoRoot } from './harness/run-action.js';
-import { makeTempDir } from './harness/util.js';
 import {
   type Catalog,
   checkoutViolations,

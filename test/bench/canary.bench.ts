@@ -1,6 +1,8 @@
 // Canary analysis, simulated with a short interval (100 ms instead of 10 s) against local sample apps
 // (real HTTP servers) polled by the built-in probe, with the registry-tag provider on a local registry
 // for (a) and (b). Set CANARY_BENCH_RUNS to change the number of runs of (c) and (d).
+
+import { startRegistry } from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import {
   type AnalysisConfig,
@@ -12,7 +14,6 @@ import {
   type TrafficProvider,
 } from '../../packages/canary/src/index.js';
 import { pushRandomImage } from '../harness/images.js';
-import { startRegistry } from '../harness/registry.js';
 import { type SampleApp, startSampleApp } from '../harness/sample-app.js';
 import { type BenchTable, percentile, round } from './lib.js';
 

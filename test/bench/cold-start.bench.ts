@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { node24 } from '@digestline/local';
 import { fixtureActions, publishedActions } from '../../scripts/lib/actions.mjs';
-import { node24 } from '../harness/run-action.js';
 import { type BenchTable, percentile, round } from './lib.js';
 
 const RUNS = 15;

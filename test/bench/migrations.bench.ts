@@ -4,14 +4,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTempDir, node24, repoRoot, startPostgres } from '@digestline/local';
 import pg from 'pg';
 import { discoverMigrations } from '../../packages/migrations/src/discovery.js';
 import { dryRun } from '../../packages/migrations/src/dry-run.js';
 import { lintMigrations } from '../../packages/migrations/src/lint.js';
 import { loadParser, parseTree } from '../../packages/migrations/src/parser.js';
-import { startPostgres } from '../harness/postgres.js';
-import { node24, repoRoot } from '../harness/run-action.js';
-import { makeTempDir } from '../harness/util.js';
 import { type BenchTable, percentile, round } from './lib.js';
 
 const STATEMENTS = 100_000;

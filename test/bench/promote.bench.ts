@@ -4,15 +4,13 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { makeTempDir, runAction, startRegistry } from '@digestline/local';
 import { copyImage, RegistryClient } from '@digestline/oci';
 import { promote } from '@digestline/promotion';
 import { keyId, keySigner, signImage } from '@digestline/signing';
 import { makeKeys } from '../../packages/promotion/test/helpers.js';
 import { startFaultProxy } from '../harness/fault-proxy.js';
 import { pushRandomImage } from '../harness/images.js';
-import { startRegistry } from '../harness/registry.js';
-import { runAction } from '../harness/run-action.js';
-import { makeTempDir } from '../harness/util.js';
 import { type BenchTable, round } from './lib.js';
 
 const run = promisify(execFile);

@@ -6,9 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { makeTempDir, node24, repoRoot } from '@digestline/local';
 import { runGate } from '../../packages/scan/src/index.js';
-import { node24, repoRoot } from '../harness/run-action.js';
-import { makeTempDir } from '../harness/util.js';
 import { type BenchTable, round } from './lib.js';
 
 const VULNERABILITIES = 100_000;

@@ -1,20 +1,26 @@
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  type ActionResult,
+  type LocalPostgres,
+  type LocalRegistry,
+  makeTempDir,
+  repoRoot,
+  runAction,
+  startPostgres,
+  startRegistry,
+} from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import { findPromotionRecords } from '@digestline/promotion';
 import { encryptPrivateKey, generateKeyPair, publicKeyPem, verifyImage } from '@digestline/signing';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { startPostgres, type TestPostgres } from '../harness/postgres.js';
-import { startRegistry, type TestRegistry } from '../harness/registry.js';
-import { type ActionResult, repoRoot, runAction } from '../harness/run-action.js';
 import { type SampleApp, startSampleApp } from '../harness/sample-app.js';
-import { makeTempDir } from '../harness/util.js';
 
 const repository = 'shop/app';
 /** What a runner sets for a push to main of octo-org/octo-repo (runAction sets the rest). */
 const runnerEnv = { GITHUB_WORKFLOW_REF: 'octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main' };
-let registry: TestRegistry;
-let postgres: TestPostgres;
+let registry: LocalRegistry;
+let postgres: LocalPostgres;
 let service: SampleApp;
 let client: RegistryClient;
 let workspace: { path: string; remove(): Promise<void> };

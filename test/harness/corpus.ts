@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from './run-action.js';
+import { repoRoot } from '@digestline/local';
 
 /** The read-only corpus of real scanner reports and cosign output copied into the repository (see test/corpus/PROVENANCE.md). */
 export const corpusDir = join(repoRoot, 'test', 'corpus');

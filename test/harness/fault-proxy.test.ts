@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { httpRequest, type LocalRegistry, startRegistry } from '@digestline/local';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
-import { httpRequest, startRegistry, type TestRegistry } from './registry.js';
 
 const ociManifestType = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -10,7 +10,7 @@ function sha256(bytes: Buffer): string {
 }
 
 /** A config blob and a manifest for it, pushed straight to an open registry (not through the proxy). */
-async function pushDirect(registry: TestRegistry, repository: string, tag: string) {
+async function pushDirect(registry: LocalRegistry, repository: string, tag: string) {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', tag }));
   const manifest = Buffer.from(
     JSON.stringify({
@@ -37,7 +37,7 @@ async function pushDirect(registry: TestRegistry, repository: string, tag: strin
 }
 
 describe('fault proxy in front of an open registry', () => {
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let proxy: FaultProxy;
   let image: { manifest: Buffer; digest: string };
   const manifestPath = '/v2/team/app/manifests/v1';
@@ -148,7 +148,7 @@ describe('fault proxy in front of an open registry', () => {
 });
 
 describe('fault proxy in front of a TLS registry with basic auth', () => {
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let proxy: FaultProxy;
   beforeAll(async () => {
     registry = await startRegistry({ mode: 'basic' });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { httpRequest, type LocalRegistry, startRegistry } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { buildImage, pushRandomImage, type RegistryTarget } from './images.js';
-import { httpRequest, startRegistry, type TestRegistry } from './registry.js';
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -27,7 +27,7 @@ function sha256(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-function targetOf(registry: TestRegistry, withCredentials = true): RegistryTarget {
+function targetOf(registry: LocalRegistry, withCredentials = true): RegistryTarget {
   return {
     host: registry.host,
     tls: registry.tls,
@@ -38,7 +38,7 @@ function targetOf(registry: TestRegistry, withCredentials = true): RegistryTarge
   };
 }
 
-async function get(registry: TestRegistry, path: string, accept?: string): Promise<Buffer> {
+async function get(registry: LocalRegistry, path: string, accept?: string): Promise<Buffer> {
   const headers: Record<string, string> = accept === undefined ? {} : { accept };
   if (registry.username !== undefined) {
     headers.authorization = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}`;
@@ -48,12 +48,12 @@ async function get(registry: TestRegistry, path: string, accept?: string): Promi
   return response.body;
 }
 
-async function manifestOf(registry: TestRegistry, repository: string, reference: string) {
+async function manifestOf(registry: LocalRegistry, repository: string, reference: string) {
   const bytes = await get(registry, `${repository}/manifests/${reference}`, MANIFEST_TYPES);
   return { bytes, manifest: JSON.parse(bytes.toString('utf8')) as Manifest };
 }
 
-async function blobOf(registry: TestRegistry, repository: string, digest: string): Promise<Buffer> {
+async function blobOf(registry: LocalRegistry, repository: string, digest: string): Promise<Buffer> {
   const bytes = await get(registry, `${repository}/blobs/${digest}`);
   expect(sha256(bytes)).toBe(digest);
   return bytes;
@@ -88,7 +88,7 @@ function tarEntries(layer: Buffer): Map<string, { type: string; content: Buffer 
   return entries;
 }
 
-async function imageFiles(registry: TestRegistry, repository: string, manifest: Manifest) {
+async function imageFiles(registry: LocalRegistry, repository: string, manifest: Manifest) {
   const files = new Map<string, { type: string; content: Buffer }>();
   for (const layer of manifest.layers) {
     for (const [name, entry] of tarEntries(await blobOf(registry, repository, layer.digest)))
@@ -98,7 +98,7 @@ async function imageFiles(registry: TestRegistry, repository: string, manifest: 
 }
 
 describe('against an open registry over HTTP', () => {
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
 
   beforeAll(async () => {
     registry = await startRegistry({ mode: 'open' });
@@ -275,7 +275,7 @@ describe('against an open registry over HTTP', () => {
 });
 
 describe('against a registry that needs credentials (htpasswd, TLS)', () => {
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
 
   beforeAll(async () => {
     registry = await startRegistry({ mode: 'basic', tls: true });

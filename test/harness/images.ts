@@ -3,7 +3,7 @@ import { createCipheriv, createHash, type Hash, randomBytes } from 'node:crypto'
 import { copyFile, mkdir, open, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
-import { makeTempDir } from './util.js';
+import { makeTempDir } from '@digestline/local';
 
 const run = promisify(execFile);
 

@@ -1,3 +1,4 @@
+import { type LocalRegistry, makeTempDir, runAction, startRegistry } from '@digestline/local';
 import type { ImageIndex, ImageManifest, RegistryClient } from '@digestline/oci';
 import {
   encryptPrivateKey,
@@ -9,9 +10,6 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startFaultProxy } from '../../../test/harness/fault-proxy.js';
 import { buildImage } from '../../../test/harness/images.js';
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
-import { runAction } from '../../../test/harness/run-action.js';
-import { makeTempDir } from '../../../test/harness/util.js';
 import {
   clientFor,
   corpusKey,
@@ -22,7 +20,7 @@ import {
   writePushEvent,
 } from './helpers.js';
 
-let open: TestRegistry;
+let open: LocalRegistry;
 let openClient: RegistryClient;
 let workspace: { path: string; remove(): Promise<void> };
 let env: Record<string, string>;

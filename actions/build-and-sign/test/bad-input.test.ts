@@ -1,8 +1,14 @@
+import {
+  type ActionResult,
+  freePort,
+  type LocalRegistry,
+  makeTempDir,
+  type RunActionOptions,
+  runAction,
+  startRegistry,
+} from '@digestline/local';
 import { encryptPrivateKey, generateKeyPair } from '@digestline/signing';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
-import { type ActionResult, type RunActionOptions, runAction } from '../../../test/harness/run-action.js';
-import { freePort, makeTempDir } from '../../../test/harness/util.js';
 import { clientFor, corpusKey, registryContents, WORKFLOW_REF, writeProject } from './helpers.js';
 
 /*
@@ -10,8 +16,8 @@ import { clientFor, corpusKey, registryContents, WORKFLOW_REF, writeProject } fr
  * and leaves the registry exactly as it was.
  */
 
-let open: TestRegistry;
-let token: TestRegistry;
+let open: LocalRegistry;
+let token: LocalRegistry;
 let workspace: { path: string; remove(): Promise<void> };
 
 beforeAll(async () => {

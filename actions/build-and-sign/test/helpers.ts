@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { httpRequest, type LocalRegistry } from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import { loadPublicKey } from '@digestline/signing';
 import { corpusBytes, corpusText } from '../../../test/harness/corpus.js';
-import { httpRequest, type TestRegistry } from '../../../test/harness/registry.js';
 
 /** cosign's own encrypted key (empty password) and its public key. */
 export const corpusKey = {
@@ -33,7 +33,7 @@ export async function writePushEvent(dir: string): Promise<string> {
   return path;
 }
 
-export function clientFor(registry: TestRegistry): RegistryClient {
+export function clientFor(registry: LocalRegistry): RegistryClient {
   return new RegistryClient(registry.host, {
     credentials:
       registry.username === undefined
@@ -55,7 +55,7 @@ export const SPDX = JSON.stringify({
 });
 
 /** Every repository and tag of an open registry: what a failed run must have left unchanged. */
-export async function registryContents(registry: TestRegistry): Promise<Record<string, string[]>> {
+export async function registryContents(registry: LocalRegistry): Promise<Record<string, string[]>> {
   const response = await httpRequest(`${registry.url}/v2/_catalog`);
   if (response.status !== 200) throw new Error(`GET /v2/_catalog answered ${response.status}`);
   const { repositories } = JSON.parse(response.body.toString('utf8')) as { repositories: string[] };

@@ -3,22 +3,25 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import {
+  actionDir,
+  freePort,
+  inputEnvName,
+  type LocalRegistry,
+  makeTempDir,
+  node24,
+  parseCommandFile,
+  runAction,
+  startRegistry,
+  waitUntil,
+} from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 import { pushRandomImage } from '../../../test/harness/images.js';
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
-import {
-  actionDir,
-  inputEnvName,
-  node24,
-  parseCommandFile,
-  runAction,
-} from '../../../test/harness/run-action.js';
 import { type SampleApp, startSampleApp } from '../../../test/harness/sample-app.js';
-import { freePort, makeTempDir, waitUntil } from '../../../test/harness/util.js';
 
-let registry: TestRegistry;
+let registry: LocalRegistry;
 let client: RegistryClient;
 let stable: SampleApp;
 let canary: SampleApp;

@@ -1,3 +1,4 @@
+import { type LocalRegistry, makeTempDir, runAction, startRegistry } from '@digestline/local';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import {
   deploymentObject,
@@ -8,10 +9,7 @@ import {
   virtualServiceObject,
 } from '../../../packages/canary/test/kube-api.js';
 import { pushRandomImage } from '../../../test/harness/images.js';
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
-import { runAction } from '../../../test/harness/run-action.js';
 import { type SampleApp, startSampleApp } from '../../../test/harness/sample-app.js';
-import { makeTempDir } from '../../../test/harness/util.js';
 
 const namespace = 'shop';
 const repository = 'shop/web';
@@ -19,7 +17,7 @@ const deploymentPath = paths.deployment(namespace, 'web-canary');
 const ingressPath = paths.ingress(namespace, 'web-canary');
 const vsPath = paths.virtualService(namespace, 'web');
 
-let registry: TestRegistry;
+let registry: LocalRegistry;
 let canary: SampleApp;
 let api: KubeApi;
 let temp: Awaited<ReturnType<typeof makeTempDir>>;

@@ -3,13 +3,18 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  freePort,
+  type LocalPostgres,
+  makeTempDir,
+  repoRoot,
+  runAction,
+  startPostgres,
+} from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import AjvDraft04 from 'ajv-draft-04';
 import ajvFormats from 'ajv-formats';
 import pg from 'pg';
-import { startPostgres, type TestPostgres } from '../../../test/harness/postgres.js';
-import { repoRoot, runAction } from '../../../test/harness/run-action.js';
-import { freePort, makeTempDir } from '../../../test/harness/util.js';
 
 const run = promisify(execFile);
 
@@ -251,7 +256,7 @@ describe('changed-only on a pull request', () => {
 });
 
 describe('dry-run through the action', () => {
-  let server: TestPostgres;
+  let server: LocalPostgres;
   let url: string;
 
   beforeAll(async () => {

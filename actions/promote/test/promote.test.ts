@@ -1,3 +1,4 @@
+import { freePort, type LocalRegistry, runAction, startRegistry } from '@digestline/local';
 import type { RegistryClient } from '@digestline/oci';
 import { findPromotionRecords } from '@digestline/promotion';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
@@ -10,14 +11,11 @@ import {
 } from '../../../packages/promotion/test/helpers.js';
 import { type FaultProxy, startFaultProxy } from '../../../test/harness/fault-proxy.js';
 import { type GitHubFixture, type RecordedRequest, startGitHub } from '../../../test/harness/github.js';
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
-import { runAction } from '../../../test/harness/run-action.js';
-import { freePort } from '../../../test/harness/util.js';
 
 const SHA = 'ffac537e6cbbf934b08745a378932722df287a53';
 const TOKEN = 'ghs_promoteTestToken0123456789';
 const repository = 'team/app';
-let registry: TestRegistry;
+let registry: LocalRegistry;
 let client: RegistryClient;
 let github: GitHubFixture;
 let keys: TestKeys;

@@ -5,12 +5,11 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { type ActionResult, makeTempDir, runAction } from '@digestline/local';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { corpus } from '../../../packages/scan/test/corpus.js';
 import { writeStandIn } from '../../../packages/scan/test/standin.js';
 import { type GitHubFixture, type RecordedRequest, startGitHub } from '../../../test/harness/github.js';
-import { type ActionResult, runAction } from '../../../test/harness/run-action.js';
-import { makeTempDir } from '../../../test/harness/util.js';
 import { issue, SARIF_ID } from './github-bodies.js';
 
 const TOKEN = 'ghs_scan-gate-contract-token';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTempDir } from '@digestline/local';
 import { afterEach, beforeEach, expect, test } from '@jest/globals';
-import { makeTempDir } from '../../../test/harness/util.js';
 import { CommandProvider } from '../src/index.js';
 
 let dir: { path: string; remove(): Promise<void> };

@@ -1,5 +1,5 @@
+import { makeTempDir } from '@digestline/local';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { makeTempDir } from '../../../test/harness/util.js';
 import {
   KubernetesError,
   KubernetesProvider,

@@ -1,12 +1,11 @@
+import { type LocalNginx, startNginx, waitUntil } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { startNginx, type TestNginx } from '../../../test/harness/nginx.js';
 import { type SampleApp, startSampleApp } from '../../../test/harness/sample-app.js';
-import { waitUntil } from '../../../test/harness/util.js';
 import { NginxProvider, renderUpstream } from '../src/index.js';
 
 let stable: SampleApp;
 let canary: SampleApp;
-let nginx: TestNginx;
+let nginx: LocalNginx;
 let provider: NginxProvider;
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
+import { freePort } from '@digestline/local';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { type SampleApp, startSampleApp } from '../../../test/harness/sample-app.js';
-import { freePort } from '../../../test/harness/util.js';
 import { Probe, probeOnce } from '../src/index.js';
 
 let app: SampleApp;

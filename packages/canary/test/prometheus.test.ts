@@ -1,12 +1,11 @@
+import { type LocalPrometheus, startPrometheus, waitUntil } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { startPrometheus, type TestPrometheus } from '../../../test/harness/prometheus.js';
 import { type SampleApp, startSampleApp } from '../../../test/harness/sample-app.js';
-import { waitUntil } from '../../../test/harness/util.js';
 import { DEFAULT_ANALYSIS, evaluate, instantQuery, PrometheusMetrics } from '../src/index.js';
 
 let stable: SampleApp;
 let canary: SampleApp;
-let prometheus: TestPrometheus;
+let prometheus: LocalPrometheus;
 let load: NodeJS.Timeout;
 
 const errorRateQuery =

@@ -1,10 +1,10 @@
+import { type LocalRegistry, startRegistry } from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { pushRandomImage } from '../../../test/harness/images.js';
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
 import { CommandProvider, DigestNotFoundError, inspectImage, RegistryTagProvider } from '../src/index.js';
 
-let registry: TestRegistry;
+let registry: LocalRegistry;
 let client: RegistryClient;
 let stableDigest: string;
 let canaryDigest: string;

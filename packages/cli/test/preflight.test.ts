@@ -1,14 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { type LocalPostgres, makeTempDir, repoRoot, startPostgres } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { corpusText } from '../../../test/harness/corpus.js';
-import { startPostgres, type TestPostgres } from '../../../test/harness/postgres.js';
-import { repoRoot } from '../../../test/harness/run-action.js';
-import { makeTempDir } from '../../../test/harness/util.js';
 import { runCli } from './run-cli.js';
 
 let project: { path: string; remove(): Promise<void> };
-let postgres: TestPostgres;
+let postgres: LocalPostgres;
 
 async function write(files: Record<string, string>) {
   for (const [path, content] of Object.entries(files)) {

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type LocalRegistry, makeTempDir, startRegistry } from '@digestline/local';
 import type { RegistryClient } from '@digestline/oci';
 import { signImage } from '@digestline/signing';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -11,12 +12,10 @@ import {
   type TestKeys,
 } from '../../../packages/promotion/test/helpers.js';
 import { pushRandomImage } from '../../../test/harness/images.js';
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
-import { makeTempDir } from '../../../test/harness/util.js';
 import { runCli } from './run-cli.js';
 
-let registry: TestRegistry;
-let other: TestRegistry;
+let registry: LocalRegistry;
+let other: LocalRegistry;
 let client: RegistryClient;
 let otherClient: RegistryClient;
 let keys: TestKeys;

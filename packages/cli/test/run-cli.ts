@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../../../test/harness/run-action.js';
+import { repoRoot } from '@digestline/local';
 
 export interface CliResult {
   exitCode: number | null;

@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { freePort, type LocalPostgres, startPostgres } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { startPostgres, type TestPostgres } from '../../../test/harness/postgres.js';
-import { freePort } from '../../../test/harness/util.js';
 import { discoverMigrations } from '../src/discovery.js';
 import { dryRun } from '../src/dry-run.js';
 import { lintMigrations } from '../src/lint.js';
@@ -13,7 +12,7 @@ import { workspace } from './helpers.js';
 const run = promisify(execFile);
 const PG_DUMP = '/usr/lib/postgresql/15/bin/pg_dump';
 
-let server: TestPostgres;
+let server: LocalPostgres;
 let url: string;
 
 const SCHEMA = `

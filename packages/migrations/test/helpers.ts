@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { makeTempDir } from '../../../test/harness/util.js';
+import { makeTempDir } from '@digestline/local';
 import { discoverMigrations, type Format } from '../src/discovery.js';
 import { type Finding, type LintOptions, lintMigrations } from '../src/lint.js';
 import { loadParser } from '../src/parser.js';

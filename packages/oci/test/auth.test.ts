@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { LocalRegistry } from '@digestline/local';
+import { makeTempDir } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { TestRegistry } from '../../../test/harness/registry.js';
-import { makeTempDir } from '../../../test/harness/util.js';
 import { RegistryClient, RegistryError } from '../src/index.js';
 import { pushSmallImage, resources } from './helpers.js';
 
@@ -14,7 +14,7 @@ const failure = (promise: Promise<unknown>) =>
 
 describe('basic auth over TLS', () => {
   const owned = resources();
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let temp: Awaited<ReturnType<typeof makeTempDir>>;
   const writeConfig = async (name: string, config: unknown) => {
     const path = join(temp.path, name);
@@ -119,7 +119,7 @@ describe('basic auth over TLS', () => {
 
 describe('bearer tokens', () => {
   const owned = resources();
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   beforeAll(async () => {
     registry = await owned.registry({ mode: 'token' });
   });

@@ -1,3 +1,4 @@
+import type { LocalRegistry } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startFaultProxy } from '../../../test/harness/fault-proxy.js';
 import {
@@ -6,7 +7,6 @@ import {
   pushRandomImage,
   type RegistryTarget,
 } from '../../../test/harness/images.js';
-import type { TestRegistry } from '../../../test/harness/registry.js';
 import {
   copyBlob,
   copyImage,
@@ -19,7 +19,7 @@ import {
 } from '../src/index.js';
 import { resources } from './helpers.js';
 
-function targetOf(registry: TestRegistry): RegistryTarget {
+function targetOf(registry: LocalRegistry): RegistryTarget {
   return {
     host: registry.host,
     tls: registry.tls,
@@ -31,8 +31,8 @@ function targetOf(registry: TestRegistry): RegistryTarget {
 
 describe('copying between a basic-auth TLS registry and a token registry', () => {
   const owned = resources();
-  let source: TestRegistry;
-  let target: TestRegistry;
+  let source: LocalRegistry;
+  let target: LocalRegistry;
   let from: RegistryClient;
   let to: RegistryClient;
   let platforms: BuiltImage[];

@@ -1,20 +1,20 @@
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
+import { type LocalRegistry, startRegistry } from '@digestline/local';
 import { RegistryClient, type RegistryClientOptions, sha256Digest } from '../src/index.js';
 
 export type User = 'main' | 'readOnly' | 'none';
 
 /** Registries and clients a suite started, all stopped in afterAll even when beforeAll failed halfway. */
 export function resources() {
-  const registries: TestRegistry[] = [];
+  const registries: LocalRegistry[] = [];
   const clients: RegistryClient[] = [];
   const closers: (() => Promise<unknown>)[] = [];
   return {
-    async registry(options: Parameters<typeof startRegistry>[0]): Promise<TestRegistry> {
+    async registry(options: Parameters<typeof startRegistry>[0]): Promise<LocalRegistry> {
       const registry = await startRegistry(options);
       registries.push(registry);
       return registry;
     },
-    client(registry: TestRegistry, options: RegistryClientOptions & { user?: User; host?: string } = {}) {
+    client(registry: LocalRegistry, options: RegistryClientOptions & { user?: User; host?: string } = {}) {
       const { user = 'main', host, ...rest } = options;
       const credentials =
         user === 'main' && registry.username !== undefined && registry.password !== undefined

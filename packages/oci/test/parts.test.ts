@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTempDir } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { makeTempDir } from '../../../test/harness/util.js';
 import { mergeScopes, parseChallenges } from '../src/auth.js';
 import { dockerConfigCredentials } from '../src/docker-config.js';
 import { InvalidReferenceError, RegistryClient } from '../src/index.js';

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { LocalRegistry } from '@digestline/local';
+import { makeTempDir } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { TestRegistry } from '../../../test/harness/registry.js';
-import { makeTempDir } from '../../../test/harness/util.js';
 import {
   fallbackTag,
   type ImageManifest,
@@ -19,7 +19,7 @@ const modes = ['open', 'basic', 'token'] as const;
 
 describe.each(modes)('against a %s registry', (mode) => {
   const owned = resources();
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let client: RegistryClient;
   beforeAll(async () => {
     registry = await owned.registry({ mode });

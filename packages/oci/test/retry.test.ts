@@ -1,6 +1,6 @@
+import type { LocalRegistry } from '@digestline/local';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { type FaultProxy, startFaultProxy } from '../../../test/harness/fault-proxy.js';
-import type { TestRegistry } from '../../../test/harness/registry.js';
 import {
   copyBlob,
   DigestMismatchError,
@@ -13,7 +13,7 @@ import { pushSmallImage, resources } from './helpers.js';
 
 describe('retries and verification through a fault proxy', () => {
   const owned = resources();
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let proxy: FaultProxy;
   let client: RegistryClient;
   let image: Awaited<ReturnType<typeof pushSmallImage>>;

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { LocalRegistry } from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import {
   encryptPrivateKey,
@@ -8,7 +9,6 @@ import {
   signImage,
 } from '@digestline/signing';
 import { pushRandomImage } from '../../../test/harness/images.js';
-import type { TestRegistry } from '../../../test/harness/registry.js';
 
 export interface TestKeys {
   privateKey: KeyObject;
@@ -35,7 +35,7 @@ export async function makeKeys(password: string): Promise<TestKeys> {
 
 /** A small random image pushed under `build-<seed>`, signed with `signer` unless it is undefined. */
 export async function pushSignedImage(
-  registry: TestRegistry,
+  registry: LocalRegistry,
   client: RegistryClient,
   repository: string,
   seed: number,
@@ -72,6 +72,6 @@ export async function snapshotTags(
   return snapshot;
 }
 
-export function clientFor(registry: TestRegistry): RegistryClient {
+export function clientFor(registry: LocalRegistry): RegistryClient {
   return new RegistryClient(registry.host, { retry: { attempts: 1 } });
 }

@@ -1,8 +1,8 @@
+import { type LocalRegistry, startRegistry } from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import { keyId, keySigner, verifyImage } from '@digestline/signing';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type FaultProxy, startFaultProxy } from '../../../test/harness/fault-proxy.js';
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
 import {
   type DeploymentRecorder,
   findPromotionRecords,
@@ -14,7 +14,7 @@ import {
 import { clientFor, makeKeys, pushSignedImage, snapshotTags, type TestKeys } from './helpers.js';
 
 const repository = 'team/app';
-let registry: TestRegistry;
+let registry: LocalRegistry;
 let client: RegistryClient;
 let keys: TestKeys;
 let otherKeys: TestKeys;
@@ -178,7 +178,7 @@ async function manifestOf(digest: string): Promise<[Buffer, string]> {
 
 describe('promotion into another repository or registry', () => {
   let digest: string;
-  let other: TestRegistry;
+  let other: LocalRegistry;
   let otherClient: RegistryClient;
 
   beforeAll(async () => {

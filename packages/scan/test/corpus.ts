@@ -1,2 +1,2 @@
+export { repoRoot } from '@digestline/local';
 export { corpusPath as corpus, corpusText } from '../../../test/harness/corpus.js';
-export { repoRoot } from '../../../test/harness/run-action.js';

@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTempDir } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { makeTempDir } from '../../../test/harness/util.js';
 import {
   type DatabaseCache,
   type Exec,

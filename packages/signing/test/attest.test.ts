@@ -1,7 +1,6 @@
 import { createHash, sign } from 'node:crypto';
+import { createCertificateAuthority, makeTempDir } from '@digestline/local';
 import { describe, expect, test } from '@jest/globals';
-import { createCertificateAuthority } from '../../../test/harness/tls.js';
-import { makeTempDir } from '../../../test/harness/util.js';
 import {
   BUNDLE_MEDIA_TYPE,
   BundleVerificationError,

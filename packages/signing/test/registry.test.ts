@@ -4,10 +4,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { type LocalRegistry, type RegistryMode, startRegistry } from '@digestline/local';
 import { type ImageManifest, MediaType, RegistryClient, RegistryError } from '@digestline/oci';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { buildImage, pushRandomImage, type RegistryTarget } from '../../../test/harness/images.js';
-import { type RegistryMode, startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
 import {
   attach,
   encryptPrivateKey,
@@ -38,7 +38,7 @@ import { github, spdx } from './fixtures.js';
 
 const run = promisify(execFile);
 
-function targetOf(registry: TestRegistry): RegistryTarget {
+function targetOf(registry: LocalRegistry): RegistryTarget {
   return {
     host: registry.host,
     tls: registry.tls,
@@ -48,7 +48,7 @@ function targetOf(registry: TestRegistry): RegistryTarget {
   };
 }
 
-function clientOf(registry: TestRegistry): RegistryClient {
+function clientOf(registry: LocalRegistry): RegistryClient {
   return new RegistryClient(registry.host, {
     ...(registry.username === undefined
       ? {}
@@ -92,7 +92,7 @@ beforeAll(async () => {
 });
 
 describe('cosign signatures in a real registry (open)', () => {
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let client: RegistryClient;
   let image: { repository: string; digest: string };
 
@@ -317,7 +317,7 @@ describe('cosign signatures in a real registry (open)', () => {
   });
 });
 
-function readerOf(registry: TestRegistry): RegistryClient {
+function readerOf(registry: LocalRegistry): RegistryClient {
   return new RegistryClient(registry.host, {
     credentials: registry.readOnlyUser,
     ...(registry.caCertPem === undefined ? {} : { ca: registry.caCertPem, tls: true }),
@@ -325,7 +325,7 @@ function readerOf(registry: TestRegistry): RegistryClient {
 }
 
 describe.each<RegistryMode>(['basic', 'token'])('signing and attesting with %s auth', (mode) => {
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let client: RegistryClient;
   let reader: RegistryClient;
 
@@ -363,7 +363,7 @@ describe.each<RegistryMode>(['basic', 'token'])('signing and attesting with %s a
 });
 
 describe('token auth that grants pull only', () => {
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let client: RegistryClient;
   let reader: RegistryClient;
 

@@ -2,12 +2,18 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type ActionResult,
+  type DemoService,
+  type LocalPostgres,
+  type LocalRegistry,
+  runAction,
+  startDemoService,
+  startPostgres,
+  startRegistry,
+} from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import { encryptPrivateKey, generateKeyPair, publicKeyPem } from '@digestline/signing';
-import { startPostgres, type TestPostgres } from '../../../../test/harness/postgres.js';
-import { startRegistry, type TestRegistry } from '../../../../test/harness/registry.js';
-import { type ActionResult, runAction } from '../../../../test/harness/run-action.js';
-import { type DemoService, startDemoService } from './service.js';
 
 export const repoRoot = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
 const appDir = join(repoRoot, 'demo', 'app');
@@ -53,8 +59,8 @@ export class DemoPipeline {
   readonly rows: StageRow[] = [];
   private constructor(
     private readonly out: DemoOptions,
-    readonly registry: TestRegistry,
-    readonly postgres: TestPostgres,
+    readonly registry: LocalRegistry,
+    readonly postgres: LocalPostgres,
     readonly service: DemoService,
     readonly client: RegistryClient,
     readonly workspace: string,

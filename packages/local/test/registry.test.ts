@@ -3,17 +3,18 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
+  createCertificateAuthority,
   type HttpResponse,
   httpRequest,
+  issueCertificate,
+  type LocalRegistry,
+  makeTempDir,
   signToken,
   startRegistry,
-  type TestRegistry,
   tokenClaims,
-} from './registry.js';
-import { createCertificateAuthority, issueCertificate } from './tls.js';
-import { makeTempDir } from './util.js';
+} from '@digestline/local';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
 const run = promisify(execFile);
 
@@ -52,7 +53,7 @@ type Send = (
 ) => Promise<HttpResponse>;
 
 /** Plain `fetch`: enough for a registry without TLS. */
-function fetchClient(registry: TestRegistry): Send {
+function fetchClient(registry: LocalRegistry): Send {
   return async (method, path, options = {}) => {
     const response = await fetch(new URL(path, registry.url), {
       method,
@@ -68,7 +69,7 @@ function fetchClient(registry: TestRegistry): Send {
 }
 
 /** node:https trusting the registry's test CA. */
-function caClient(registry: TestRegistry): Send {
+function caClient(registry: LocalRegistry): Send {
   return (method, path, options = {}) =>
     httpRequest(new URL(path, registry.url).toString(), { method, ...options, ca: registry.caCertPem });
 }
@@ -128,7 +129,7 @@ async function skopeo(args: string[]): Promise<string> {
 
 /** skopeo flags for one side of a copy (`src`/`dest`) or for inspect (`''`). */
 function skopeoAccess(
-  registry: TestRegistry,
+  registry: LocalRegistry,
   side: 'src' | 'dest' | '',
   user?: { username: string; password: string },
 ) {
@@ -141,13 +142,13 @@ function skopeoAccess(
   return args;
 }
 
-function mainUser(registry: TestRegistry) {
+function mainUser(registry: LocalRegistry) {
   if (registry.username === undefined || registry.password === undefined)
     throw new Error('registry has no user');
   return { username: registry.username, password: registry.password };
 }
 
-function readOnlyUser(registry: TestRegistry) {
+function readOnlyUser(registry: LocalRegistry) {
   if (registry.readOnlyUser === undefined) throw new Error('registry has no read-only user');
   return registry.readOnlyUser;
 }
@@ -162,7 +163,7 @@ async function portIsFree(port: number): Promise<boolean> {
 
 /** Registries are stopped even when beforeAll fails halfway. */
 function registries() {
-  const started: TestRegistry[] = [];
+  const started: LocalRegistry[] = [];
   return {
     async start(options: Parameters<typeof startRegistry>[0]) {
       const registry = await startRegistry(options);
@@ -175,7 +176,7 @@ function registries() {
 
 describe('open registry', () => {
   const owned = registries();
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   beforeAll(async () => {
     registry = await owned.start({ mode: 'open' });
   });
@@ -217,8 +218,8 @@ describe('open registry', () => {
 
 describe('two registries started in parallel', () => {
   const owned = registries();
-  let first: TestRegistry;
-  let second: TestRegistry;
+  let first: LocalRegistry;
+  let second: LocalRegistry;
   beforeAll(async () => {
     [first, second] = await Promise.all([owned.start({ mode: 'open' }), owned.start({ mode: 'open' })]);
   });
@@ -247,7 +248,7 @@ describe('two registries started in parallel', () => {
 
 describe('basic-auth registry over TLS', () => {
   const owned = registries();
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let send: Send;
   let auth: Record<string, string>;
   beforeAll(async () => {
@@ -330,7 +331,7 @@ describe('basic-auth registry over TLS', () => {
 
 /** Reads the registry's Bearer challenge and asks the realm it names for a token. */
 async function requestToken(
-  registry: TestRegistry,
+  registry: LocalRegistry,
   scopes: string[],
   user?: { username: string; password: string },
 ): Promise<{ response: HttpResponse; token?: string }> {
@@ -361,7 +362,7 @@ function bearer(token: string | undefined): Record<string, string> {
 
 describe('token-auth registry over plain HTTP', () => {
   const owned = registries();
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let send: Send;
   beforeAll(async () => {
     registry = await owned.start({ mode: 'token' });
@@ -498,7 +499,7 @@ describe('token-auth registry over plain HTTP', () => {
 
 describe('token-auth registry over TLS', () => {
   const owned = registries();
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   beforeAll(async () => {
     registry = await owned.start({ mode: 'token', tls: true });
   });

@@ -1,5 +1,5 @@
+import { parseAnnotations, parseCommandFile, runAction } from '@digestline/local';
 import { describe, expect, test } from '@jest/globals';
-import { parseAnnotations, parseCommandFile, runAction } from './run-action.js';
 
 describe('runAction drives the built fixture action like a runner', () => {
   test('inputs become outputs, state and a job summary', async () => {

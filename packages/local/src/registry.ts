@@ -29,7 +29,7 @@ export interface Credentials {
   password: string;
 }
 
-export interface TestRegistry {
+export interface LocalRegistry {
   mode: RegistryMode;
   /** `127.0.0.1:PORT`, the registry part of an image reference. */
   host: string;
@@ -310,7 +310,7 @@ const startAttempts = 3;
  * `open`: no auth. `basic`: htpasswd (bcrypt) users, TLS by default. `token`: Docker token auth
  * with a token issuer in this process.
  */
-export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
+export async function startRegistry(options: RegistryOptions = {}): Promise<LocalRegistry> {
   const mode = options.mode ?? 'open';
   const tls = options.tls ?? mode === 'basic';
   const temp = await makeTempDir(`registry-${mode}`);
@@ -334,7 +334,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true } },
     };
     const httpConfig: Record<string, unknown> = { secret: randomBytes(16).toString('hex') };
-    const registry: Partial<TestRegistry> = { mode, tls, dir: temp.path };
+    const registry: Partial<LocalRegistry> = { mode, tls, dir: temp.path };
 
     // The two certificate chains are independent: make them side by side.
     const [certs, tokenKeys] = await Promise.all([
@@ -434,7 +434,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     const issuerLog = issuer?.log ?? (() => '');
     let stopped: Promise<void> | undefined;
     return {
-      ...(registry as TestRegistry),
+      ...(registry as LocalRegistry),
       log: () => `${earlierLogs}${running.log()}${issuerLog()}`,
       stop: () => {
         stopped ??= cleanUp();
