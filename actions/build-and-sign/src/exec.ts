@@ -1,17 +1,18 @@
 import { spawn } from 'node:child_process';
+import { DigestlineError } from '@digestline/errors';
 
 /** How much of a failed tool's output an error message quotes: the end, where the reason is. */
 const TAIL_CHARS = 4_000;
 
-export class ToolError extends Error {
+export class ToolError extends DigestlineError<'TOOL_FAILED'> {
   override name = 'ToolError';
   constructor(
     message: string,
     readonly exitCode: number | null,
     readonly output: string,
-    options?: ErrorOptions,
+    options: { cause?: unknown } = {},
   ) {
-    super(message, options);
+    super(message, { code: 'TOOL_FAILED', fault: 'environment', cause: options.cause });
   }
 }
 

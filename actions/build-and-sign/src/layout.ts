@@ -1,5 +1,6 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errorClass } from '@digestline/errors';
 import {
   type Descriptor,
   type ImageIndex,
@@ -156,9 +157,7 @@ export async function fetchPlatformManifest(
 }
 
 /** The digests given to merge cannot form an index (the user's input is at fault). */
-export class MergeError extends Error {
-  override name = 'MergeError';
-}
+export class MergeError extends errorClass('MergeError', 'MERGE', 'user') {}
 
 /** Two manifests for one platform would make an index whose pull result depends on the client. */
 export function assertDistinctPlatforms(manifests: PushedManifest[]): void {

@@ -1,4 +1,4 @@
-export { ConfigurationError } from './errors.js';
+export { ConfigurationError, DigestlineError } from '@digestline/errors';
 export {
   booleanInput,
   durationInput,

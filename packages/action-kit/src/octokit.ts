@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
 import * as github from '@actions/github';
+import { ConfigurationError } from '@digestline/errors';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
-import { ConfigurationError } from './errors.js';
 import { secret } from './outputs.js';
 
 export type Octokit = ReturnType<typeof github.getOctokit>;

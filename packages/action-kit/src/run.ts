@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { ConfigurationError, describeError, describeStacks } from './errors.js';
+import { describeStacks, faultOf, reportError } from '@digestline/errors';
 import { IS_POST_STATE, isPost } from './state.js';
 
 /**
@@ -20,11 +20,12 @@ export async function run(main: () => Promise<void>, post?: () => Promise<void>)
   }
 }
 
+/**
+ * A user's mistake (bad input, a refused gate) is reported by its message alone: a stack would point at
+ * our code when the fix belongs in the workflow. Anything else carries its causes, and its stacks go to
+ * the debug log.
+ */
 function fail(error: unknown): void {
-  if (error instanceof ConfigurationError) {
-    core.setFailed(error.message);
-    return;
-  }
-  for (const stack of describeStacks(error)) core.debug(stack);
-  core.setFailed(describeError(error));
+  if (faultOf(error) !== 'user') for (const stack of describeStacks(error)) core.debug(stack);
+  core.setFailed(reportError(error));
 }

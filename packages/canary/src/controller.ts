@@ -1,5 +1,5 @@
+import { describeError } from '@digestline/errors';
 import { type AnalysisConfig, Analyzer, type Check } from './analysis.js';
-import { messageOf } from './errors.js';
 import type { MetricsSource, Observation, Sample, TrafficProvider } from './types.js';
 
 export interface Clock {
@@ -72,7 +72,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryResult> {
     try {
       await provider.rollback();
     } catch (cause) {
-      error = messageOf(cause);
+      error = describeError(cause);
     }
     const rollback = {
       startedAt,
@@ -88,7 +88,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryResult> {
   try {
     await provider.deploy(first);
   } catch (error) {
-    await rollBack(`deploying the canary failed: ${messageOf(error)}`);
+    await rollBack(`deploying the canary failed: ${describeError(error)}`);
     throw error;
   }
   options.onPhase?.('analysing');
@@ -133,7 +133,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryResult> {
         try {
           await provider.setWeight(next);
         } catch (error) {
-          return await rollBack(`setting the weight to ${next} % failed: ${messageOf(error)}`);
+          return await rollBack(`setting the weight to ${next} % failed: ${describeError(error)}`);
         }
         log(`Weight ${weight} % → ${next} %.`);
       }
@@ -146,7 +146,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryResult> {
   try {
     await provider.promote();
   } catch (error) {
-    return await rollBack(`promoting failed: ${messageOf(error)}`);
+    return await rollBack(`promoting failed: ${describeError(error)}`);
   }
   options.onPhase?.('finished');
   return {
@@ -164,7 +164,7 @@ async function observeSafely(metrics: MetricsSource): Promise<Observation> {
   } catch (error) {
     return {
       canary: { requests: 0, errors: 0, errorRate: undefined, p99Ms: undefined },
-      unavailable: `metrics unavailable: ${messageOf(error)}`,
+      unavailable: `metrics unavailable: ${describeError(error)}`,
     };
   }
 }

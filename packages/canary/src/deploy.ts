@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { errorClass } from '@digestline/errors';
 import { type Credentials, RegistryClient } from '@digestline/oci';
 import type { AnalysisConfig } from './analysis.js';
 import { type CanaryResult, type Clock, type IntervalRecord, type Phase, runCanary } from './controller.js';
@@ -66,9 +67,7 @@ export interface CanaryDeployResult extends CanaryResult {
 }
 
 /** The user's input points at something that is not there; nothing has been changed. */
-export class PreflightError extends Error {
-  override name = 'PreflightError';
-}
+export class PreflightError extends errorClass('PreflightError', 'PREFLIGHT', 'user') {}
 
 function registryClient(config: CanaryDeployConfig): RegistryClient {
   return new RegistryClient(

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { exitCodeOf, reportError } from '@digestline/errors';
 import { demoCommand } from './commands/demo.js';
 import { preflightCommand } from './commands/preflight.js';
 import { promoteCommand, rollbackCommand } from './commands/promote.js';
@@ -56,7 +57,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
     io.err(`digestline: unknown command "${name}"; run digestline --help for the list.`);
-    return ExitCode.usage;
+    return ExitCode.user;
   }
   try {
     let parsed: CommandArgs;
@@ -68,10 +69,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         strict: true,
       });
     } catch (error) {
-      throw new UsageError(
-        (error as Error).message.replace(/\. To specify a positional.*$/s, '.'),
-        command.name,
-      );
+      throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, '.'));
     }
     if (parsed.values.help === true) {
       io.out(commandHelp(command));
@@ -79,14 +77,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     return await command.run(parsed, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`digestline ${command.name}: ${error.message}`);
-      io.err(`\n${command.usage}`);
-      return ExitCode.usage;
-    }
-    const cause =
-      (error as Error).cause instanceof Error ? ` (${((error as Error).cause as Error).message})` : '';
-    io.err(`digestline ${command.name}: ${(error as Error).message ?? String(error)}${cause}`);
-    return ExitCode.error;
+    io.err(`digestline ${command.name}: ${reportError(error)}`);
+    if (error instanceof UsageError) io.err(`\n${command.usage}`);
+    return exitCodeOf(error);
   }
 }

@@ -1,26 +1,43 @@
+import { DigestlineError } from '@digestline/errors';
+
 export interface RegistryErrorDetails {
   registry: string;
   repository?: string;
   status?: number;
   /** The registry's error code, e.g. `MANIFEST_UNKNOWN`, `DENIED`. */
-  code?: string;
+  registryCode?: string;
   cause?: unknown;
 }
 
+export type RegistryErrorCode = 'REGISTRY_REFUSED' | 'REGISTRY_UNAVAILABLE' | 'DIGEST_MISMATCH';
+
+/**
+ * A 4xx other than 429 is the registry refusing what it was asked (credentials, permissions, a name that
+ * does not exist): the user fixes it. No answer, 429 and 5xx are the registry's trouble.
+ */
+function refused(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 429;
+}
+
 /** A registry refused or failed a request, or answered something that cannot be trusted. */
-export class RegistryError extends Error {
+export class RegistryError extends DigestlineError<RegistryErrorCode> {
   override name = 'RegistryError';
   readonly registry: string;
   readonly repository?: string;
   readonly status?: number;
-  readonly code?: string;
+  readonly registryCode?: string;
 
-  constructor(message: string, details: RegistryErrorDetails) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  constructor(message: string, details: RegistryErrorDetails, code?: RegistryErrorCode) {
+    const isRefusal = refused(details.status);
+    super(message, {
+      code: code ?? (isRefusal ? 'REGISTRY_REFUSED' : 'REGISTRY_UNAVAILABLE'),
+      fault: code === undefined && isRefusal ? 'user' : 'environment',
+      cause: details.cause,
+    });
     this.registry = details.registry;
     this.repository = details.repository;
     this.status = details.status;
-    this.code = details.code;
+    this.registryCode = details.registryCode;
   }
 }
 
@@ -31,7 +48,7 @@ export class DigestMismatchError extends RegistryError {
   readonly actual: string;
 
   constructor(message: string, details: RegistryErrorDetails & { expected: string; actual: string }) {
-    super(message, details);
+    super(message, details, 'DIGEST_MISMATCH');
     this.expected = details.expected;
     this.actual = details.actual;
   }

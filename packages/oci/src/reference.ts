@@ -1,8 +1,7 @@
+import { errorClass } from '@digestline/errors';
 import { isDigest } from './digest.js';
 
-export class InvalidReferenceError extends Error {
-  override name = 'InvalidReferenceError';
-}
+export class InvalidReferenceError extends errorClass('InvalidReferenceError', 'INVALID_REFERENCE', 'user') {}
 
 export interface ImageReference {
   registry: string;

@@ -225,7 +225,7 @@ export class Requester {
       registry: this.registry,
       repository: operation.repository,
       status,
-      code: problem.code,
+      registryCode: problem.code,
     });
     if (status === 429 || status >= 500)
       markRetryable(error, parseRetryAfter(header(headers, 'retry-after')));
@@ -248,7 +248,7 @@ export class Requester {
       registry: this.registry,
       repository,
       status: last?.status,
-      code: last?.code,
+      registryCode: last?.registryCode,
       cause: error,
     });
   }

@@ -160,7 +160,7 @@ describe('bearer tokens', () => {
     await expect(reader.getManifest('team/readonly', 'v1')).resolves.toMatchObject({ digest: image.digest });
 
     const error = await failure(reader.pushBlob('team/readonly', 'from a reader'));
-    expect(error).toMatchObject({ status: 401, code: 'UNAUTHORIZED', repository: 'team/readonly' });
+    expect(error).toMatchObject({ status: 401, registryCode: 'UNAUTHORIZED', repository: 'team/readonly' });
     expect(error?.message).toContain(
       `starting an upload to ${registry.host}/team/readonly failed: HTTP 401 UNAUTHORIZED`,
     );

@@ -103,7 +103,11 @@ describe.each(modes)('against a %s registry', (mode) => {
     await pushSmallImage(client, 'team/missing', 'present');
     const error = await client.getManifest('team/missing', 'absent').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RegistryError);
-    expect(error).toMatchObject({ status: 404, code: 'MANIFEST_UNKNOWN', repository: 'team/missing' });
+    expect(error).toMatchObject({
+      status: 404,
+      registryCode: 'MANIFEST_UNKNOWN',
+      repository: 'team/missing',
+    });
     expect((error as Error).message).toContain(
       `getting manifest ${registry.host}/team/missing:absent failed: HTTP 404 MANIFEST_UNKNOWN`,
     );

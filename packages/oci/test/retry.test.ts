@@ -71,7 +71,9 @@ describe('retries and verification through a fault proxy', () => {
     expect(error).toBeInstanceOf(RegistryError);
     expect(error).toMatchObject({
       status: 503,
-      code: 'UNAVAILABLE',
+      registryCode: 'UNAVAILABLE',
+      code: 'REGISTRY_UNAVAILABLE',
+      fault: 'environment',
       registry: proxy.host,
       repository: 'team/app',
     });
@@ -210,7 +212,7 @@ describe('retries and verification through a fault proxy', () => {
     });
     proxy.fault({ method: 'PUT', path: /manifests\/v2$/, respond: { status: 403, body } });
     const error = await failure(named.putManifest('team/app', 'v2', image.manifest, MediaType.ociManifest));
-    expect(error).toMatchObject({ status: 403, code: 'DENIED' });
+    expect(error).toMatchObject({ status: 403, registryCode: 'DENIED' });
     expect(error?.message).toBe(
       `pushing manifest ${proxy.host}/team/app:v2 failed: HTTP 403 DENIED (requested access to the resource is denied). ` +
         'Credentials used: user "ci" from the credentials option. They are not allowed to push to team/app. ' +

@@ -1,3 +1,4 @@
+import { DigestlineError } from '@digestline/errors';
 /** Which gate refused a promotion; the action layer reports every kind as the user's to fix. */
 export type RefusedCheck =
   | 'input'
@@ -12,12 +13,12 @@ export type RefusedCheck =
  * A promotion that must not happen as asked: a wrong input, a step the ladder does not allow, or a check
  * the digest failed. Thrown before anything is written, so the registry is exactly as it was.
  */
-export class PromotionRefusedError extends Error {
+export class PromotionRefusedError extends DigestlineError<'PROMOTION_REFUSED'> {
   override name = 'PromotionRefusedError';
   constructor(
     readonly check: RefusedCheck,
     message: string,
   ) {
-    super(message);
+    super(message, { code: 'PROMOTION_REFUSED', fault: 'user' });
   }
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { DigestlineError } from '@digestline/errors';
 
 /** Runs a program and returns how it ended; the action passes @actions/exec, tests a real stand-in. */
 export type Exec = (
@@ -35,12 +36,12 @@ export interface TrivyRunResult {
 }
 
 /** Raised when Trivy itself failed: never to be read as "vulnerabilities found". */
-export class TrivyError extends Error {
+export class TrivyError extends DigestlineError<'TRIVY_FAILED'> {
   override name = 'TrivyError';
   readonly reason: 'rate-limited' | 'database-download' | 'failed';
 
   constructor(message: string, reason: TrivyError['reason']) {
-    super(message);
+    super(message, { code: 'TRIVY_FAILED', fault: 'environment' });
     this.reason = reason;
   }
 }

@@ -1,10 +1,9 @@
+import { DigestlineError, errorClass } from '@digestline/errors';
 /**
  * The key material given cannot be used: unreadable PEM, a wrong password, a key type cosign would not
  * make. The user's input is at fault, so the action layer reports it without a stack.
  */
-export class KeyError extends Error {
-  override name = 'KeyError';
-}
+export class KeyError extends errorClass('KeyError', 'KEY', 'user') {}
 
 export type BundleRejection =
   /** Not a sigstore bundle, or not the DSSE kind this package signs. */
@@ -21,13 +20,14 @@ export type BundleRejection =
   | 'subject-mismatch';
 
 /** A sigstore bundle that must not be trusted; `reason` says why in a form callers can branch on. */
-export class BundleVerificationError extends Error {
+/** A bundle that does not verify is a refusal, never an outage: the caller must not retry it into trust. */
+export class BundleVerificationError extends DigestlineError<'BUNDLE_REJECTED'> {
   override name = 'BundleVerificationError';
   constructor(
     readonly reason: BundleRejection,
     message: string,
-    options?: ErrorOptions,
+    options: { cause?: unknown } = {},
   ) {
-    super(message, options);
+    super(message, { code: 'BUNDLE_REJECTED', fault: 'user', cause: options.cause });
   }
 }

@@ -1,3 +1,4 @@
+import { errorClass } from '@digestline/errors';
 export const STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 /** The DSSE payloadType of an in-toto statement. */
 export const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -22,9 +23,7 @@ export interface Statement<Predicate = unknown> {
 }
 
 /** The statement bytes are not an in-toto v1 statement. */
-export class StatementError extends Error {
-  override name = 'StatementError';
-}
+export class StatementError extends errorClass('StatementError', 'INVALID_STATEMENT', 'user') {}
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 

@@ -1,4 +1,5 @@
 import { type KeyObject, sign } from 'node:crypto';
+import { errorClass } from '@digestline/errors';
 
 /** The `critical.type` every cosign container image signature carries. */
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';
@@ -16,9 +17,7 @@ export interface SimpleSigningPayload {
 }
 
 /** The payload is not a cosign simple-signing document. */
-export class PayloadError extends Error {
-  override name = 'PayloadError';
-}
+export class PayloadError extends errorClass('PayloadError', 'INVALID_PAYLOAD', 'user') {}
 
 /**
  * The bytes cosign signs for an image. Key order and `"optional":null` follow cosign's output, so a payload

@@ -1,5 +1,5 @@
+import { describeError } from '@digestline/errors';
 import { summarize } from '../analysis.js';
-import { messageOf } from '../errors.js';
 import type { MetricsSource, Observation, Sample, Target } from '../types.js';
 
 export interface ProbeOptions {
@@ -36,7 +36,7 @@ export async function probeOnce(url: string, target: Target, timeoutMs: number):
       status: 0,
       ok: false,
       latencyMs: performance.now() - started,
-      error: messageOf(error),
+      error: describeError(error),
     };
   }
 }

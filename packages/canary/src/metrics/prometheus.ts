@@ -1,4 +1,4 @@
-import { messageOf } from '../errors.js';
+import { describeError, errorClass } from '@digestline/errors';
 import type { MetricsSource, Observation, TargetMetrics } from '../types.js';
 
 export interface PrometheusOptions {
@@ -24,9 +24,7 @@ export function renderQuery(template: string, value: string, stableValue: string
   return template.replaceAll('{canary}', value).replaceAll('{stable}', stableValue ?? '');
 }
 
-export class PrometheusError extends Error {
-  override name = 'PrometheusError';
-}
+export class PrometheusError extends errorClass('PrometheusError', 'PROMETHEUS_FAILED', 'environment') {}
 
 /** One instant query; the single sample value, or undefined when the result is empty or not a number. */
 export async function instantQuery(
@@ -101,7 +99,7 @@ export class PrometheusMetrics implements MetricsSource {
       return observation;
     } catch (error) {
       // Prometheus down or a query refused: the interval has no data; the no-data policy decides.
-      return { canary: empty, unavailable: `Prometheus unavailable: ${messageOf(error)}` };
+      return { canary: empty, unavailable: `Prometheus unavailable: ${describeError(error)}` };
     }
   }
 }

@@ -1,3 +1,4 @@
+import { DigestlineError, describeError } from '@digestline/errors';
 import {
   ApiException,
   AppsV1Api,
@@ -7,7 +8,6 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { messageOf } from '../errors.js';
 import type { DeploymentTarget, TrafficProvider } from '../types.js';
 
 export type KubernetesProviderOptions = {
@@ -40,16 +40,22 @@ interface Subject {
   input: string;
 }
 
-export class KubernetesError extends Error {
+export class KubernetesError extends DigestlineError<'KUBERNETES_REFUSED' | 'KUBERNETES_UNAVAILABLE'> {
   override name = 'KubernetesError';
 
   constructor(
     message: string,
     /** The HTTP status from the API server; undefined when no answer came. */
     readonly status?: number,
-    options?: ErrorOptions,
+    options: { cause?: unknown } = {},
   ) {
-    super(message, options);
+    // 4xx: wrong names, credentials or permissions, which the user fixes; the rest is the cluster's trouble.
+    const refused = status !== undefined && status >= 400 && status < 500 && status !== 429;
+    super(message, {
+      code: refused ? 'KUBERNETES_REFUSED' : 'KUBERNETES_UNAVAILABLE',
+      fault: refused ? 'user' : 'environment',
+      cause: options.cause,
+    });
   }
 }
 
@@ -245,7 +251,7 @@ export class KubernetesProvider implements TrafficProvider {
     } catch (error) {
       if (!(error instanceof ApiException)) {
         throw new KubernetesError(
-          `could not reach the Kubernetes API to ${verb} ${subject.kind} ${this.options.namespace}/${subject.name} (${messageOf(error)}); check the server in the kubeconfig and the network`,
+          `could not reach the Kubernetes API to ${verb} ${subject.kind} ${this.options.namespace}/${subject.name} (${describeError(error)}); check the server in the kubeconfig and the network`,
           undefined,
           { cause: error },
         );

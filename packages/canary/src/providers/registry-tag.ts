@@ -1,3 +1,4 @@
+import { errorClass } from '@digestline/errors';
 import type { RegistryClient } from '@digestline/oci';
 import type { TrafficProvider } from '../types.js';
 
@@ -6,9 +7,7 @@ export interface ImageRepository {
   repository: string;
 }
 
-export class DigestNotFoundError extends Error {
-  override name = 'DigestNotFoundError';
-}
+export class DigestNotFoundError extends errorClass('DigestNotFoundError', 'DIGEST_NOT_FOUND', 'user') {}
 
 /**
  * Checks that the canary digest exists and reads the digest a rollback restores: what `canaryTag` points

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { errorClass } from '@digestline/errors';
 
 /** Runs `command` with `sh -c`; rejects with its exit status and the end of its output. */
 export function runShell(
@@ -45,6 +46,4 @@ export function runShell(
   });
 }
 
-export class CommandError extends Error {
-  override name = 'CommandError';
-}
+export class CommandError extends errorClass('CommandError', 'COMMAND_FAILED', 'environment') {}

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { checkMigrations, MigrationInputError } from '@digestline/migrations';
-import { runGate, ScanInputError, SEVERITIES, type Severity } from '@digestline/scan';
+import { checkMigrations } from '@digestline/migrations';
+import { runGate, SEVERITIES, type Severity } from '@digestline/scan';
 import { ExitCode, type Io, UsageError } from '../errors.js';
 import type { CommandArgs } from '../main.js';
 import { validateWorkflow } from '../workflows.js';
@@ -24,19 +24,13 @@ async function migrationsSection(root: string, paths: string[], values: Record<s
     );
   }
   const databaseUrl = values['database-url'] as string | undefined;
-  let result: Awaited<ReturnType<typeof checkMigrations>>;
-  try {
-    result = await checkMigrations({
-      root,
-      paths,
-      ...(version === undefined ? {} : { postgresVersion: version }),
-      ...(databaseUrl === undefined ? {} : { databaseUrl }),
-    });
-  } catch (error) {
-    // A database that does not answer is exit 3 (could not finish), not a failed gate.
-    if (error instanceof MigrationInputError) throw new UsageError(error.message);
-    throw error;
-  }
+  // Errors keep their fault: a bad migration file exits 2, a database that does not answer exits 3.
+  const result = await checkMigrations({
+    root,
+    paths,
+    ...(version === undefined ? {} : { postgresVersion: version }),
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+  });
   const { report } = result;
   for (const f of report.findings) {
     io.out(`  ${f.severity.padEnd(7)} ${f.file}:${f.line}:${f.column} ${f.rule}: ${f.message}`);
@@ -71,8 +65,6 @@ async function scanSection(root: string, reports: string[], values: Record<strin
       category: 'preflight',
       dockerfile: 'Dockerfile',
       sarif: (values.sarif as string | undefined) ?? join(temp, 'scan-gate.sarif'),
-    }).catch((error: unknown) => {
-      throw error instanceof ScanInputError ? new UsageError(error.message) : error;
     });
     for (const f of outcome.blocking) {
       io.out(

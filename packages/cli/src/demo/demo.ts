@@ -2,6 +2,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { errorClass } from '@digestline/errors';
 import {
   type ActionResult,
   type DemoService,
@@ -42,7 +43,8 @@ export interface DemoOptions {
   write(line: string): void;
 }
 
-export class StageFailed extends Error {}
+/** A demo stage did not end as the demo expects; the stage's own errors are in the message. */
+export class StageFailed extends errorClass('StageFailed', 'DEMO_STAGE_FAILED', 'environment') {}
 
 const short = (digest: string) => (digest === '' ? '' : `${digest.slice(0, 19)}…`);
 
