@@ -26,8 +26,9 @@ const COMMANDS: Command[] = [preflightCommand, verifyCommand, promoteCommand, ro
 const EXIT_CODES = `Exit codes:
   0  everything passed
   1  a gate failed, a verification failed, or a promotion was refused (nothing was changed)
-  2  usage error: unknown command or option, missing argument, unreadable input file
-  3  the command could not finish: a registry or database did not answer, or an unexpected error`;
+  2  the input is wrong: unknown command or option, missing argument, unreadable or invalid input file
+  3  the command could not finish: a registry, database or tool did not answer or failed
+  4  an unexpected error (a bug: please report it with the message)`;
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

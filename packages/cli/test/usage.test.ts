@@ -8,7 +8,8 @@ describe('help and usage errors', () => {
     const result = await runCli(['--help']);
     expect(result.exitCode).toBe(0);
     for (const command of COMMANDS) expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
-    expect(result.stdout).toMatch(/^ {2}2 {2}usage error/m);
+    expect(result.stdout).toMatch(/^ {2}2 {2}the input is wrong/m);
+    expect(result.stdout).toMatch(/^ {2}4 {2}an unexpected error/m);
   });
 
   test.each(COMMANDS)('%s --help prints its usage and exits 0', async (command) => {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
+import { ExitCode, exitCodeOf, reportError } from '@digestline/errors';
 import { checkMigrations } from './check.js';
 import { FORMATS, type Format } from './discovery.js';
-import { DatabaseUnavailableError, MigrationInputError } from './errors.js';
 import type { Report } from './report.js';
 
 const USAGE = `usage: migration-check [path ...] [options]
@@ -17,7 +17,10 @@ parser and, with --database-url, dry-runs them in a transaction that is rolled b
   --fail-on <level>       error | warning | never (default error)
   --json                  print the JSON report instead of one line per finding`;
 
-/** Exit code 0: passed; 1: findings at fail-on or a failed dry-run; 2: unusable input or database. */
+/**
+ * Exit codes as in every digestline command: 0 passed; 1 findings at fail-on or a failed dry-run; 2 the
+ * input is unusable; 3 the database did not answer; 4 a bug.
+ */
 export async function cli(argv: string[], cwd: string = process.cwd()): Promise<number> {
   let values: ReturnType<typeof parse>['values'];
   let positionals: string[];
@@ -25,7 +28,7 @@ export async function cli(argv: string[], cwd: string = process.cwd()): Promise<
     ({ values, positionals } = parse(argv));
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
+    return ExitCode.user;
   }
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -40,7 +43,7 @@ export async function cli(argv: string[], cwd: string = process.cwd()): Promise<
     !(postgresVersion >= 10)
   ) {
     process.stderr.write(`invalid --fail-on, --format or --postgres-version\n\n${USAGE}\n`);
-    return 2;
+    return ExitCode.user;
   }
   let report: Report;
   try {
@@ -54,11 +57,8 @@ export async function cli(argv: string[], cwd: string = process.cwd()): Promise<
       databaseUrl: values['database-url'] ?? (process.env.MIGRATION_CHECK_DATABASE_URL || undefined),
     }));
   } catch (error) {
-    if (error instanceof MigrationInputError || error instanceof DatabaseUnavailableError) {
-      process.stderr.write(`migration-check: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    process.stderr.write(`migration-check: ${reportError(error)}\n`);
+    return exitCodeOf(error);
   }
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(render(report));

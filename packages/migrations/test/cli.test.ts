@@ -31,4 +31,15 @@ describe('migration-check command', () => {
       await dir.remove();
     }
   });
+
+  test('exits 3 when the database for the dry-run does not answer, and says which', async () => {
+    const dir = await workspace({ 'db/V1__add.sql': 'CREATE TABLE t (id int);\n' });
+    try {
+      const result = await cli(dir.path, 'db', '--database-url', 'postgres://nobody@127.0.0.1:9/none');
+      expect(result.code).toBe(3);
+      expect(result.stderr).toMatch(/^migration-check: .*127\.0\.0\.1:9/m);
+    } finally {
+      await dir.remove();
+    }
+  });
 });
