@@ -19,5 +19,5 @@ export {
   type ParsedMigration,
 } from './lint.js';
 export { LineIndex, loadParser, parseSql, type Statement } from './parser.js';
-export { buildReport, buildSarif, type Report } from './report.js';
+export { buildReport, buildSarif, type Report, SARIF_TOOL_VERSION } from './report.js';
 export { RULE_IDS, RULES, type RuleId, type Severity } from './rules.js';

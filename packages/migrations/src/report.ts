@@ -1,7 +1,7 @@
 import type { Migration } from './discovery.js';
 import type { DryRunResult } from './dry-run.js';
 import type { Finding } from './lint.js';
-import { RULE_IDS, RULES, type Severity } from './rules.js';
+import { RULE_IDS, RULES, ruleName, type Severity } from './rules.js';
 
 /** The JSON report: the contract other tools read. `version` changes only when the shape breaks. */
 export interface Report {
@@ -39,8 +39,13 @@ const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
   info: 'note',
 };
 
+/** The version migration-check's SARIF names when none is given: GitHub compares runs of one tool by it. */
+export const SARIF_TOOL_VERSION = '1.0.0';
+
+const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+
 /** SARIF 2.1.0 for GitHub code scanning, category `migration-check`. */
-export function buildSarif(report: Report, toolVersion = '1.0.0'): object {
+export function buildSarif(report: Report, toolVersion = SARIF_TOOL_VERSION): object {
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -50,13 +55,11 @@ export function buildSarif(report: Report, toolVersion = '1.0.0'): object {
           driver: {
             name: 'migration-check',
             version: toolVersion,
+            ...(SEMVER.test(toolVersion) ? { semanticVersion: toolVersion } : {}),
             informationUri: 'https://github.com/digestline/digestline/tree/main/actions/migration-check',
             rules: RULE_IDS.map((id) => ({
               id,
-              name: id
-                .split('-')
-                .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
-                .join(''),
+              name: ruleName(id),
               shortDescription: { text: RULES[id].title },
               fullDescription: { text: `${RULES[id].title}. ${RULES[id].fix}` },
               help: { text: RULES[id].fix },

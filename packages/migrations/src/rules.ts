@@ -1,6 +1,11 @@
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface RuleInfo {
+  /**
+   * The rule's name in SARIF, where it must differ from the id; only where the id in PascalCase would
+   * be the id again (a one-word id), since the name is otherwise derived from it.
+   */
+  name?: string;
   /** One line: what the rule catches. */
   title: string;
   severity: Severity;
@@ -26,6 +31,7 @@ export const RULES = {
     fix: 'Deploy code that no longer uses the column first, then drop it in a later migration.',
   },
   truncate: {
+    name: 'TruncateTable',
     title: 'TRUNCATE deletes every row under an ACCESS EXCLUSIVE lock',
     severity: 'error',
     fix: 'Delete rows in batches (DELETE … WHERE … LIMIT via a key range), or drop the data deliberately with a reviewed one-off script.',
@@ -101,6 +107,7 @@ export const RULES = {
     fix: 'Use plain VACUUM, or an online repack tool (pg_repack) outside migrations.',
   },
   cluster: {
+    name: 'ClusterTable',
     title: 'CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock',
     severity: 'error',
     fix: 'Use an online repack tool (pg_repack --order-by) outside migrations.',
@@ -150,6 +157,18 @@ export const RULES = {
 export type RuleId = keyof typeof RULES;
 
 export const RULE_IDS = Object.keys(RULES) as RuleId[];
+
+/** The SARIF name of a rule: PascalCase, and never the id itself, whatever the case. */
+export function ruleName(id: RuleId): string {
+  const info: RuleInfo = RULES[id];
+  return (
+    info.name ??
+    id
+      .split('-')
+      .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
+      .join('')
+  );
+}
 
 export function isRuleId(value: string): value is RuleId {
   return Object.hasOwn(RULES, value);

@@ -43,6 +43,7 @@ export { findReports, readReportFile } from './reports.js';
 export {
   FINGERPRINT_KEY,
   GITHUB_SARIF_LIMITS,
+  SARIF_TOOL_VERSION,
   type SarifLimits,
   type SarifOptions,
   type SarifOutput,

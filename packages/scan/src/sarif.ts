@@ -19,6 +19,7 @@ export interface SarifOptions {
   category: string;
   /** Where findings without a repository file (image findings) are shown, at line 1. */
   dockerfile: string;
+  /** The tool's version in the log; defaults to {@link SARIF_TOOL_VERSION}. */
   toolVersion?: string;
   limits?: SarifLimits;
 }
@@ -36,6 +37,11 @@ export interface SarifOutput {
   results: number;
   truncation?: SarifTruncation;
 }
+
+/** The version scan-gate's SARIF names when none is given: GitHub compares runs of one tool by it. */
+export const SARIF_TOOL_VERSION = '1.0.0';
+
+const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 /** The key GitHub stores beside its own fingerprints; versioned so a change of scheme can be told apart. */
 export const FINGERPRINT_KEY = 'digestlineFindingHash/v1';
@@ -73,6 +79,56 @@ function fixText(finding: Finding): string {
   return finding.fixedVersion ? `fixed in ${finding.fixedVersion}` : 'no fixed version yet';
 }
 
+const NAME: Record<Finding['kind'], string> = {
+  vulnerability: 'Vulnerability',
+  misconfiguration: 'Misconfiguration',
+  secret: 'Secret',
+};
+
+const sentence = (text: string) => {
+  const trimmed = text.trim().replace(/\s+/g, ' ');
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+};
+
+function listed(items: string[], max = 5): string {
+  const shown = items.slice(0, max);
+  const more = items.length - shown.length;
+  if (more > 0) return `${shown.join(', ')} and ${more} more`;
+  return shown.length > 1 ? `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}` : (shown[0] ?? '');
+}
+
+/**
+ * GitHub requires a full description on every rule: what the finding is, where, and whether a fix
+ * exists, in sentences built from the findings of the rule.
+ */
+function fullDescription(id: string, findings: Finding[]): string {
+  const [worst] = findings as [Finding];
+  const title = worst.title.trim() && worst.title.trim() !== id ? ` ${sentence(worst.title)}` : '';
+  const packages = [...new Set(findings.flatMap((f) => (f.package ? [f.package] : [])))];
+  const tools = listed([...new Set(findings.flatMap((f) => f.tools))]);
+  if (worst.kind === 'vulnerability') {
+    const where = packages.length > 0 ? ` in ${listed(packages)}` : '';
+    const fixed = [...new Set(findings.flatMap((f) => (f.fixedVersion ? [f.fixedVersion] : [])))];
+    const fix =
+      fixed.length === 0
+        ? 'No fixed version is available yet.'
+        : findings.every((f) => f.fixedVersion)
+          ? `Fixed in ${listed(fixed)}.`
+          : `Fixed in ${listed(fixed)} for some of the findings; the others have no fixed version yet.`;
+    return `${id} is a ${worst.severity}-severity vulnerability${where}, reported by ${tools}.${title} ${fix}`;
+  }
+  const files = [
+    ...new Set(
+      findings.flatMap((f) =>
+        f.location?.file ? [f.location.file] : f.artifactPath ? [f.artifactPath] : [],
+      ),
+    ),
+  ];
+  const where = files.length > 0 ? ` in ${listed(files)}` : '';
+  const what = worst.kind === 'secret' ? 'exposed secret' : 'misconfiguration';
+  return `${id} is a ${worst.severity}-severity ${what}${where}, reported by ${tools}.${title}`;
+}
+
 function rule(id: string, findings: Finding[]): Record<string, unknown> {
   const [worst] = findings as [Finding];
   const scores = findings.map((f) => f.cvss ?? 0);
@@ -86,13 +142,9 @@ function rule(id: string, findings: Finding[]): Record<string, unknown> {
   const uri = helpUri(id);
   return {
     id,
-    name:
-      worst.kind === 'vulnerability'
-        ? 'Vulnerability'
-        : worst.kind === 'secret'
-          ? 'Secret'
-          : 'Misconfiguration',
+    name: NAME[worst.kind],
     shortDescription: { text: worst.title.slice(0, 1000) },
+    fullDescription: { text: fullDescription(id, findings).slice(0, 1000) },
     ...(uri ? { helpUri: uri } : {}),
     help: { text: help },
     defaultConfiguration: { level: LEVEL[worst.severity] },
@@ -147,10 +199,12 @@ function build(findings: Finding[], options: SarifOptions): string {
   const results = findings.map((finding) =>
     JSON.stringify(result(finding, index.get(finding.id) as number, options.dockerfile)),
   );
+  const version = options.toolVersion || SARIF_TOOL_VERSION;
   const driver = {
     name: 'digestline scan-gate',
     informationUri: 'https://github.com/digestline/digestline',
-    ...(options.toolVersion ? { version: options.toolVersion } : {}),
+    version,
+    ...(SEMVER.test(version) ? { semanticVersion: version } : {}),
   };
   const driverText = JSON.stringify(driver).slice(0, -1);
   return [

@@ -10,6 +10,7 @@ import {
   GITHUB_SARIF_LIMITS,
   mergeFindings,
   readReport,
+  SARIF_TOOL_VERSION,
   type Severity,
   sarifLimitProblems,
   writeSarif,
@@ -39,7 +40,16 @@ type Log = {
   runs: {
     automationDetails: { id: string };
     tool: {
-      driver: { rules: { id: string; help: { text: string }; properties: Record<string, unknown> }[] };
+      driver: {
+        version?: string;
+        semanticVersion?: string;
+        rules: {
+          id: string;
+          fullDescription: { text: string };
+          help: { text: string };
+          properties: Record<string, unknown>;
+        }[];
+      };
     };
     results: {
       ruleId: string;
@@ -114,6 +124,22 @@ describe('the SARIF we write', () => {
     expect(rule?.help.text).toContain('libcrypto1.1: fixed in 1.1.1d-r0');
     const secrets = JSON.parse(writeSarif(read('trivy/trivy-repo-secret-scan.json'), options).text) as Log;
     expect(secrets.runs[0]?.tool.driver.rules[0]?.properties['security-severity']).toBe('9.5');
+  });
+
+  test('every rule has a full description GitHub requires, and the tool names its version', () => {
+    const log = JSON.parse(writeSarif(read('trivy/trivy-image-alpine-310.json'), options).text) as Log;
+    const driver = log.runs[0]?.tool.driver;
+    expect(driver).toMatchObject({ version: SARIF_TOOL_VERSION, semanticVersion: SARIF_TOOL_VERSION });
+    expect(driver?.rules.find((r) => r.id === 'CVE-2019-1549')?.fullDescription.text).toBe(
+      'CVE-2019-1549 is a medium-severity vulnerability in libcrypto1.1 and libssl1.1, reported by trivy. openssl: information disclosure in fork(). Fixed in 1.1.1d-r0.',
+    );
+    const secrets = JSON.parse(writeSarif(read('trivy/trivy-repo-secret-scan.json'), options).text) as Log;
+    expect(secrets.runs[0]?.tool.driver.rules[0]?.fullDescription.text).toBe(
+      'github-pat is a critical-severity exposed secret in env, reported by trivy. GitHub Personal Access Token.',
+    );
+    const named = JSON.parse(writeSarif([], { ...options, toolVersion: 'dev-abc' }).text) as Log;
+    expect(named.runs[0]?.tool.driver).toMatchObject({ version: 'dev-abc' });
+    expect(named.runs[0]?.tool.driver.semanticVersion).toBeUndefined();
   });
 
   test('image findings point at the dockerfile input, line 1; repository findings at their file and line', () => {
