@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { DigestlineError } from '@digestline/errors';
+import { DigestlineError } from '@digestline/base';
 
 /** How much of a failed tool's output an error message quotes: the end, where the reason is. */
 const TAIL_CHARS = 4_000;

@@ -1,6 +1,6 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 import {
   type Descriptor,
   type ImageIndex,

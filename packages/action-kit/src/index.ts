@@ -1,4 +1,4 @@
-export { ConfigurationError, DigestlineError } from '@digestline/errors';
+export { ConfigurationError, DigestlineError } from '@digestline/base';
 export {
   booleanInput,
   durationInput,

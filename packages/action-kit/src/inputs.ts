@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { ConfigurationError } from '@digestline/errors';
+import { ConfigurationError } from '@digestline/base';
 
 /*
  * Every helper reads one input and either returns a typed value or throws a ConfigurationError that

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import type { Logger } from '@digestline/base';
 
 export interface AnnotationLocation {
   file?: string;
@@ -31,9 +32,13 @@ export function annotate(
   ANNOTATE[level](message, properties);
 }
 
-export const log = {
+/** The runner's adapter of the one logger shape: pass it to domain packages. Warnings become annotations. */
+export const log: Logger & { group<T>(name: string, fn: () => Promise<T>): Promise<T> } = {
   info(message: string): void {
     core.info(message);
+  },
+  warning(message: string): void {
+    core.warning(message);
   },
   debug(message: string): void {
     core.debug(message);

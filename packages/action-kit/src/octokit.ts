@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { ConfigurationError } from '@digestline/errors';
+import { ConfigurationError } from '@digestline/base';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { secret } from './outputs.js';

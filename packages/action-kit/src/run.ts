@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { describeStacks, faultOf, reportError } from '@digestline/errors';
+import { describeStacks, faultOf, reportError } from '@digestline/base';
 import { IS_POST_STATE, isPost } from './state.js';
 
 /**

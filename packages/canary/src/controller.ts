@@ -1,4 +1,4 @@
-import { describeError } from '@digestline/errors';
+import { describeError } from '@digestline/base';
 import { type AnalysisConfig, Analyzer, type Check } from './analysis.js';
 import type { MetricsSource, Observation, Sample, TrafficProvider } from './types.js';
 

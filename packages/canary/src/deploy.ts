@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 import { type Credentials, RegistryClient } from '@digestline/oci';
 import type { AnalysisConfig } from './analysis.js';
 import { type CanaryResult, type Clock, type IntervalRecord, type Phase, runCanary } from './controller.js';

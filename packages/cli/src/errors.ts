@@ -1,6 +1,6 @@
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 
-export { ExitCode } from '@digestline/errors';
+export { ExitCode } from '@digestline/base';
 
 /** The command line was wrong: exit 2, with the usage of the command. */
 export class UsageError extends errorClass('UsageError', 'USAGE', 'user') {}

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { exitCodeOf, reportError } from '@digestline/errors';
+import { exitCodeOf, reportError } from '@digestline/base';
 import { demoCommand } from './commands/demo.js';
 import { preflightCommand } from './commands/preflight.js';
 import { promoteCommand, rollbackCommand } from './commands/promote.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ExitCode, exitCodeOf, reportError } from '@digestline/errors';
+import { ExitCode, exitCodeOf, reportError } from '@digestline/base';
 import { checkMigrations } from './check.js';
 import { FORMATS, type Format } from './discovery.js';
 import type { Report } from './report.js';

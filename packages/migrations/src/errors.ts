@@ -1,4 +1,4 @@
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 /**
  * What the user gave us cannot be used (a path that matches nothing, a file that is not UTF-8 text, a
  * config file with an unknown rule, a database URL that does not parse). The action turns it into a

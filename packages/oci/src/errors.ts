@@ -1,4 +1,4 @@
-import { DigestlineError } from '@digestline/errors';
+import { DigestlineError } from '@digestline/base';
 
 export interface RegistryErrorDetails {
   registry: string;

@@ -1,4 +1,4 @@
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 import { isDigest } from './digest.js';
 
 export class InvalidReferenceError extends errorClass('InvalidReferenceError', 'INVALID_REFERENCE', 'user') {}

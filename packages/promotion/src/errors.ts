@@ -1,4 +1,4 @@
-import { DigestlineError } from '@digestline/errors';
+import { DigestlineError } from '@digestline/base';
 /** Which gate refused a promotion; the action layer reports every kind as the user's to fix. */
 export type RefusedCheck =
   | 'input'

@@ -1,4 +1,4 @@
-import { DigestlineError } from '@digestline/errors';
+import { DigestlineError } from '@digestline/base';
 /**
  * Something the user gave us is wrong (a report, the policy file, a pattern): the action layer turns it
  * into a ConfigurationError, so it reads as a fix to make in the workflow rather than as a crash.

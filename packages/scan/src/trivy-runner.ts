@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DigestlineError } from '@digestline/errors';
+import { DigestlineError } from '@digestline/base';
 
 /** Runs a program and returns how it ended; the action passes @actions/exec, tests a real stand-in. */
 export type Exec = (

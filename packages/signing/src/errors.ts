@@ -1,4 +1,4 @@
-import { DigestlineError, errorClass } from '@digestline/errors';
+import { DigestlineError, errorClass } from '@digestline/base';
 /**
  * The key material given cannot be used: unreadable PEM, a wrong password, a key type cosign would not
  * make. The user's input is at fault, so the action layer reports it without a stack.

@@ -1,4 +1,4 @@
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 export const STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 /** The DSSE payloadType of an in-toto statement. */
 export const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';

@@ -1,5 +1,5 @@
 import { type KeyObject, sign } from 'node:crypto';
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 
 /** The `critical.type` every cosign container image signature carries. */
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';

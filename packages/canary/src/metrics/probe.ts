@@ -1,4 +1,4 @@
-import { describeError } from '@digestline/errors';
+import { describeError } from '@digestline/base';
 import { summarize } from '../analysis.js';
 import type { MetricsSource, Observation, Sample, Target } from '../types.js';
 

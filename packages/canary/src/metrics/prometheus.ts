@@ -1,4 +1,4 @@
-import { describeError, errorClass } from '@digestline/errors';
+import { describeError, errorClass } from '@digestline/base';
 import type { MetricsSource, Observation, TargetMetrics } from '../types.js';
 
 export interface PrometheusOptions {

@@ -1,4 +1,4 @@
-import { DigestlineError, describeError } from '@digestline/errors';
+import { DigestlineError, describeError } from '@digestline/base';
 import {
   ApiException,
   AppsV1Api,

@@ -1,4 +1,4 @@
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 import type { RegistryClient } from '@digestline/oci';
 import type { TrafficProvider } from '../types.js';
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 
 /** Runs `command` with `sh -c`; rejects with its exit status and the end of its output. */
 export function runShell(

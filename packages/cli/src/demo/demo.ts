@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorClass } from '@digestline/errors';
+import { errorClass } from '@digestline/base';
 import {
   type ActionResult,
   type DemoService,

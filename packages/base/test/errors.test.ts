@@ -8,7 +8,7 @@ import {
   exitCodeOf,
   faultOf,
   reportError,
-} from '../src/index.js';
+} from '../src/errors.js';
 
 class LostConnection extends errorClass('LostConnection', 'LOST', 'environment') {}
 
