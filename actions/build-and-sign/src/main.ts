@@ -1,4 +1,4 @@
-import { setOutputs, writeSummary } from '@digestline/action-kit';
+import { run as runStep, setOutputs, writeSummary } from '@digestline/action-kit';
 import { OUTPUT } from './constants.js';
 import { readInputs } from './inputs.js';
 import { buildAndSign } from './pipeline.js';
@@ -14,4 +14,12 @@ export async function main(): Promise<void> {
     [OUTPUT.signatureRef]: outcome.signatureRef ?? '',
   });
   await writeSummary(summarize(outcome));
+}
+
+/**
+ * The entry point by the convention of GitHub's typescript-action template, which `@github/local-action`
+ * calls (README, "Debug locally"). The same as src/index.ts: errors become `setFailed`, as on a runner.
+ */
+export function run(): Promise<void> {
+  return runStep(main);
 }

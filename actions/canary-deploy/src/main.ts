@@ -3,6 +3,7 @@ import {
   ConfigurationError,
   getState,
   log,
+  run as runStep,
   saveState,
   setOutputs,
   writeSummary,
@@ -55,4 +56,13 @@ export async function post(): Promise<void> {
       'The canary did not finish (the job was cancelled or crashed); the post step rolled it back.',
     );
   }
+}
+
+/**
+ * The entry point by the convention of GitHub's typescript-action template, which `@github/local-action`
+ * calls (README, "Debug locally"). The same as src/index.ts: errors become `setFailed`, and with
+ * `STATE_isPost=true` in the environment it runs the post step, as the runner does.
+ */
+export function run(): Promise<void> {
+  return runStep(main, post);
 }

@@ -1,6 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { annotate, ConfigurationError, setOutputs, writeSummary } from '@digestline/action-kit';
+import {
+  annotate,
+  ConfigurationError,
+  run as runStep,
+  setOutputs,
+  writeSummary,
+} from '@digestline/action-kit';
 import { type CheckResult, checkMigrations, MigrationInputError } from '@digestline/migrations';
 import { OUTPUT } from './constants.js';
 import { readInputs } from './inputs.js';
@@ -75,4 +81,12 @@ export async function main(): Promise<void> {
 async function write(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, text);
+}
+
+/**
+ * The entry point by the convention of GitHub's typescript-action template, which `@github/local-action`
+ * calls (README, "Debug locally"). The same as src/index.ts: errors become `setFailed`, as on a runner.
+ */
+export function run(): Promise<void> {
+  return runStep(main);
 }

@@ -1,4 +1,11 @@
-import { annotate, ConfigurationError, log, setOutputs, writeSummary } from '@digestline/action-kit';
+import {
+  annotate,
+  ConfigurationError,
+  log,
+  run as runStep,
+  setOutputs,
+  writeSummary,
+} from '@digestline/action-kit';
 import { InvalidReferenceError, RegistryClient } from '@digestline/oci';
 import { PromotionRefusedError, promote } from '@digestline/promotion';
 import { KeyError, keyId, keySigner, loadPrivateKey, loadPublicKey } from '@digestline/signing';
@@ -69,4 +76,12 @@ export async function main(): Promise<void> {
   } finally {
     await Promise.all([source.close(), target === source ? undefined : target.close()]);
   }
+}
+
+/**
+ * The entry point by the convention of GitHub's typescript-action template, which `@github/local-action`
+ * calls (README, "Debug locally"). The same as src/index.ts: errors become `setFailed`, as on a runner.
+ */
+export function run(): Promise<void> {
+  return runStep(main);
 }

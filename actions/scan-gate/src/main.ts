@@ -4,6 +4,7 @@ import {
   createOctokit,
   githubContext,
   log,
+  run as runStep,
   setOutputs,
   writeSummary,
 } from '@digestline/action-kit';
@@ -88,4 +89,12 @@ export async function main(): Promise<void> {
 
   const failure = failureMessage(outcome, inputs, upload);
   if (failure) throw new Error(failure);
+}
+
+/**
+ * The entry point by the convention of GitHub's typescript-action template, which `@github/local-action`
+ * calls (README, "Debug locally"). The same as src/index.ts: errors become `setFailed`, as on a runner.
+ */
+export function run(): Promise<void> {
+  return runStep(main);
 }
