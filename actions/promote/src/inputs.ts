@@ -2,64 +2,34 @@ import {
   booleanInput,
   ConfigurationError,
   enumInput,
-  listInput,
   optionalString,
   requiredString,
   secret,
 } from '@digestline/action-kit';
-import { type Credentials, InvalidReferenceError, parseReference } from '@digestline/oci';
-import {
-  checkStep,
-  DEFAULT_ENVIRONMENTS,
-  DEFAULT_TAG_TEMPLATE,
-  digestProblem,
-  environmentTag,
-  type PromotionMode,
-  PromotionRefusedError,
-  parseLadder,
-} from '@digestline/promotion';
+import type { Credentials } from '@digestline/oci';
+import { DEFAULT_TAG_TEMPLATE, digestProblem, type PromotionMode } from '@digestline/promotion';
 import { Input } from './constants.js';
 
-const quote = JSON.stringify;
-
-export interface RegistryInput {
-  registry: string;
-  repository: string;
-  credentials?: Credentials;
-}
-
 export interface PromoteInputs {
-  source: RegistryInput;
-  target?: RegistryInput;
+  /** `registry/repository`, as given; @digestline/promotion's promotionRequest() parses it. */
+  image: string;
+  targetImage?: string;
+  sourceCredentials?: Credentials;
+  /** Default: `sourceCredentials`. */
+  targetCredentials?: Credentials;
   digest: string;
   sourceEnv?: string;
   targetEnv: string;
-  environments: string[];
+  /** The ladder as written (comma or newline separated); empty for the default. */
+  environments?: string;
   mode: PromotionMode;
   tagTemplate: string;
   verify: 'key' | 'none';
-  publicKeyPem?: string;
+  publicKeyPem: string;
   privateKeyPem: string;
   password: string;
   requireStageProof: boolean;
   githubToken?: string;
-}
-
-function repository(name: string, value: string): { registry: string; repository: string } {
-  let reference: ReturnType<typeof parseReference>;
-  try {
-    reference = parseReference(value);
-  } catch (error) {
-    if (error instanceof InvalidReferenceError)
-      throw new ConfigurationError(`Input "${name}": ${error.message}.`);
-    throw error;
-  }
-  if (reference.tag !== undefined || reference.digest !== undefined) {
-    throw new ConfigurationError(
-      `Input "${name}" must name a repository without tag or digest, e.g. ${reference.name}; got ${quote(value)} (the digest goes in "digest", the tags follow from the environments).`,
-    );
-  }
-  return { registry: reference.registry, repository: reference.repository };
 }
 
 function credentials(
@@ -75,16 +45,6 @@ function credentials(
     );
   }
   return username === undefined || password === undefined ? fallback : { username, password };
-}
-
-/** Refusals the domain raises while parsing are the user's input at fault. */
-function asInput<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    if (error instanceof PromotionRefusedError) throw new ConfigurationError(error.message);
-    throw error;
-  }
 }
 
 /**
@@ -114,24 +74,19 @@ export function readInputs(): PromoteInputs {
     sourceCredentials,
   );
 
-  const source = repository(Input.image, requiredString(Input.image));
+  const image = requiredString(Input.image);
   const targetImage = optionalString(Input.targetImage);
-  const target = targetImage === undefined ? undefined : repository(Input.targetImage, targetImage);
 
   const digest = requiredString(Input.digest).trim();
   const problem = digestProblem(digest);
   if (problem !== undefined) throw new ConfigurationError(`Input "${Input.digest}": ${problem}`);
 
-  const listed = listInput(Input.environments);
-  const environments = asInput(() => parseLadder(listed.length === 0 ? DEFAULT_ENVIRONMENTS : listed));
+  // The ladder, the step and the tag template are checked by promote() before it reads the registry.
+  const environments = optionalString(Input.environments);
   const mode = enumInput(Input.mode, ['promote', 'rollback'] as const, 'promote');
   const sourceEnv = optionalString(Input.sourceEnv);
   const targetEnv = requiredString(Input.targetEnv);
-  asInput(() => checkStep(environments, mode === 'rollback' ? undefined : sourceEnv, targetEnv, mode));
   const tagTemplate = optionalString(Input.tagTemplate) ?? DEFAULT_TAG_TEMPLATE;
-  asInput(() => {
-    for (const env of environments) environmentTag(tagTemplate, env);
-  });
 
   const publicKeyPem = optionalString(Input.publicKey);
   const verify = enumInput(
@@ -163,17 +118,12 @@ export function readInputs(): PromoteInputs {
   }
 
   return {
-    source: { ...source, ...(sourceCredentials === undefined ? {} : { credentials: sourceCredentials }) },
-    ...(target === undefined
-      ? {}
-      : {
-          target: {
-            ...target,
-            ...(targetCredentials === undefined ? {} : { credentials: targetCredentials }),
-          },
-        }),
+    image,
+    targetImage,
+    sourceCredentials,
+    targetCredentials,
     digest,
-    ...(sourceEnv === undefined ? {} : { sourceEnv }),
+    sourceEnv,
     targetEnv,
     environments,
     mode,
@@ -183,6 +133,6 @@ export function readInputs(): PromoteInputs {
     privateKeyPem,
     password,
     requireStageProof: booleanInput(Input.requireStageProof, true),
-    ...(recordDeployment ? { githubToken } : {}),
+    githubToken: recordDeployment ? githubToken : undefined,
   };
 }

@@ -1,56 +1,38 @@
-import {
-  annotate,
-  ConfigurationError,
-  log,
-  run as runStep,
-  setOutputs,
-  writeSummary,
-} from '@digestline/action-kit';
-import { InvalidReferenceError, RegistryClient } from '@digestline/oci';
-import { PromotionRefusedError, promote } from '@digestline/promotion';
-import { KeyError, keyId, keySigner, loadPrivateKey, loadPublicKey } from '@digestline/signing';
+import { annotate, log, run as runStep, setOutputs, writeSummary } from '@digestline/action-kit';
+import { RegistryClient } from '@digestline/oci';
+import { promote, promotionRequest } from '@digestline/promotion';
+import { loadPrivateKey, loadPublicKey } from '@digestline/signing';
 import { Output } from './constants.js';
 import { githubDeployments, runContext } from './deployments.js';
-import { type RegistryInput, readInputs } from './inputs.js';
+import { type PromoteInputs, readInputs } from './inputs.js';
 import { summarySections } from './summary.js';
 
-const clientOf = (input: RegistryInput) =>
-  new RegistryClient(
-    input.registry,
-    input.credentials === undefined ? {} : { credentials: input.credentials },
-  );
-
-export async function main(): Promise<void> {
-  const inputs = readInputs();
-  const source = clientOf(inputs.source);
-  const target =
-    inputs.target === undefined || inputs.target.registry === inputs.source.registry
-      ? source
-      : clientOf(inputs.target);
+/** Refusals (a gate, a key, a reference) are user faults: run() reports them as clean failures. */
+export async function main(inputs: PromoteInputs = readInputs()): Promise<void> {
+  const publicKey = loadPublicKey(inputs.publicKeyPem);
+  const privateKey = await loadPrivateKey(inputs.privateKeyPem, inputs.password);
+  const { request, close } = promotionRequest({
+    image: inputs.image,
+    targetImage: inputs.targetImage,
+    connect: (registry, side) => {
+      const credentials = side === 'source' ? inputs.sourceCredentials : inputs.targetCredentials;
+      return new RegistryClient(registry, credentials === undefined ? {} : { credentials });
+    },
+    digest: inputs.digest,
+    sourceEnv: inputs.sourceEnv,
+    targetEnv: inputs.targetEnv,
+    environments: inputs.environments,
+    mode: inputs.mode,
+    tagTemplate: inputs.tagTemplate,
+    publicKey,
+    privateKey,
+    verifySignature: inputs.verify === 'key',
+    requireStageProof: inputs.requireStageProof,
+    deployments: inputs.githubToken === undefined ? undefined : githubDeployments(inputs.githubToken),
+    run: runContext(),
+  });
   try {
-    const publicKey = loadPublicKey(inputs.publicKeyPem as string);
-    const privateKey = await loadPrivateKey(inputs.privateKeyPem, inputs.password);
-    const result = await promote(
-      {
-        source: { client: source, repository: inputs.source.repository },
-        ...(inputs.target === undefined
-          ? {}
-          : { target: { client: target, repository: inputs.target.repository } }),
-        digest: inputs.digest,
-        ...(inputs.sourceEnv === undefined ? {} : { sourceEnv: inputs.sourceEnv }),
-        targetEnv: inputs.targetEnv,
-        environments: inputs.environments,
-        mode: inputs.mode,
-        tagTemplate: inputs.tagTemplate,
-        ...(inputs.verify === 'key' ? { signatureKeys: [publicKey] } : {}),
-        recordKeys: [publicKey],
-        recordSigner: { signer: keySigner(privateKey), keyId: keyId(privateKey) },
-        requireStageProof: inputs.requireStageProof,
-        ...(inputs.githubToken === undefined ? {} : { deployments: githubDeployments(inputs.githubToken) }),
-        run: runContext(),
-      },
-      { info: (m) => log.info(m), warning: (m) => annotate('warning', m) },
-    );
+    const result = await promote(request, log);
     if (result.outcome === 'unchanged') {
       annotate(
         'notice',
@@ -64,17 +46,8 @@ export async function main(): Promise<void> {
       [Output.deploymentId]: result.deploymentId ?? '',
     });
     await writeSummary(summarySections(inputs.digest, result));
-  } catch (error) {
-    if (
-      error instanceof PromotionRefusedError ||
-      error instanceof KeyError ||
-      error instanceof InvalidReferenceError
-    ) {
-      throw new ConfigurationError(`Promotion refused, nothing changed: ${error.message}`);
-    }
-    throw error;
   } finally {
-    await Promise.all([source.close(), target === source ? undefined : target.close()]);
+    await close();
   }
 }
 

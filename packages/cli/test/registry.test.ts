@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LocalRegistry, makeTempDir, startRegistry } from '@digestline/local';
-import type { RegistryClient } from '@digestline/oci';
-import { signImage } from '@digestline/signing';
+import type { ImageManifest, RegistryClient } from '@digestline/oci';
+import { signatureTag, signImage } from '@digestline/signing';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   clientFor,
@@ -11,6 +11,7 @@ import {
   snapshotTags,
   type TestKeys,
 } from '../../../packages/promotion/test/helpers.js';
+import { startFaultProxy } from '../../../test/harness/fault-proxy.js';
 import { pushRandomImage } from '../../../test/harness/images.js';
 import { runCli } from './run-cli.js';
 
@@ -161,5 +162,41 @@ describe('promote and rollback', () => {
     expect(result.stderr).toContain(`${label}: 3.0 MiB of 3.0 MiB (100%)`);
     expect(result.stderr).toContain(`${label}: 3 blob(s), 3 streamed, 0 already there`);
     expect(await tagOf(otherClient, 'mirror/big', 'dev')).toBe(large);
+  });
+
+  test('into another registry: nothing reaches it before every check passed, and the signature is verified once', async () => {
+    const digest = await pushSignedImage(registry, client, 'team/proxied', 5, keys.privateKey);
+    const manifest = JSON.parse((await client.getManifest('team/proxied', digest)).bytes.toString());
+    const layers = (manifest as ImageManifest).layers;
+    const proxy = await startFaultProxy({ url: registry.url });
+    try {
+      const promoteArgs = (ladder: string[]) => [
+        'promote',
+        `${proxy.host}/team/proxied`,
+        '--digest',
+        digest,
+        ...ladder,
+        '--target-image',
+        `${other.host}/mirror/proxied`,
+        ...keyArgs(),
+      ];
+      const skipped = await runCli(promoteArgs(['--from', 'dev', '--to', 'canary']), { env });
+      expect(skipped.exitCode).toBe(1);
+      for (const layer of layers)
+        expect(await otherClient.blobExists('mirror/proxied', layer.digest)).toBe(false);
+
+      proxy.clear();
+      const result = await runCli(promoteArgs(['--to', 'dev']), { env });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain('✔ signature');
+      const signatureReads = proxy
+        .requests()
+        .filter((r) => r.method === 'GET' && r.path.endsWith(`/manifests/${signatureTag(digest)}`));
+      // One for the signature check, one for the copy that takes the signatures along.
+      expect(signatureReads).toHaveLength(2);
+      expect(await tagOf(otherClient, 'mirror/proxied', 'dev')).toBe(digest);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -2,8 +2,11 @@ import {
   type BlobLocation,
   copyBlob,
   copyImage,
+  type Descriptor,
+  type ImageIndex,
   type ImageManifest,
-  type RegistryClient,
+  isIndexMediaType,
+  type Manifest,
   RegistryError,
 } from '@digestline/oci';
 import { signatureTag } from '@digestline/signing';
@@ -17,9 +20,23 @@ export interface CopyReport {
   referrers: number;
 }
 
-async function manifestOrNothing(client: RegistryClient, repository: string, reference: string) {
+/** What a copy reports as it goes, for a front end to draw; signatures and referrers follow `image` unreported. */
+export type CopyProgress =
+  /** Before the first blob: the image's blobs (configs and layers, each once) and their total size. */
+  | { step: 'start'; from: string; to: string; blobs: number; bytes: number }
+  /** Bytes of one blob streamed so far; a blob that is mounted or already there sends none. */
+  | { step: 'blob'; digest: string; bytes: number }
+  /** Every blob of the image is in the target: how they got there. */
+  | { step: 'image'; blobs: CopyReport['blobs'] };
+
+export interface CopyOptions {
+  onProgress?: (progress: CopyProgress) => void;
+}
+
+/** The manifest at `reference`, or undefined where the registry has none. */
+export async function manifestOrNothing(at: BlobLocation, reference: string): Promise<Manifest | undefined> {
   try {
-    return await client.getManifest(repository, reference);
+    return await at.client.getManifest(at.repository, reference);
   } catch (error) {
     if (error instanceof RegistryError && error.status === 404) return undefined;
     throw error;
@@ -53,10 +70,10 @@ async function copySignatures(
   blobs: CopyReport['blobs'],
 ): Promise<CopyReport['signatures']> {
   const tag = signatureTag(digest);
-  const source = await manifestOrNothing(from.client, from.repository, tag);
+  const source = await manifestOrNothing(from, tag);
   if (source === undefined) return 'none';
   const sourceManifest = JSON.parse(source.bytes.toString('utf8')) as ImageManifest;
-  const existing = await manifestOrNothing(to.client, to.repository, tag);
+  const existing = await manifestOrNothing(to, tag);
   if (existing?.digest === source.digest) return 'present';
   await copyBlobsOf(from, to, sourceManifest, blobs);
   if (existing === undefined) {
@@ -90,6 +107,19 @@ async function copySignatures(
   return 'merged';
 }
 
+/** The blobs an image (or every image of an index) is made of, each once. */
+async function blobsOf(from: BlobLocation, reference: string): Promise<Descriptor[]> {
+  const { bytes, mediaType } = await from.client.getManifest(from.repository, reference);
+  const parsed = JSON.parse(bytes.toString('utf8')) as Partial<ImageManifest & ImageIndex>;
+  const blobs =
+    isIndexMediaType(mediaType) || Array.isArray(parsed.manifests)
+      ? (await Promise.all((parsed.manifests ?? []).map((m) => blobsOf(from, m.digest)))).flat()
+      : parsed.config === undefined
+        ? []
+        : [parsed.config, ...(parsed.layers ?? [])];
+  return [...new Map(blobs.map((d) => [d.digest, d])).values()];
+}
+
 /**
  * Copies an image by digest into another repository or registry with its signatures and every referrer
  * (attestations, earlier promotion records). Nothing here moves a tag an environment owns.
@@ -98,8 +128,27 @@ export async function copyWithEvidence(
   from: BlobLocation,
   to: BlobLocation,
   digest: string,
+  options: CopyOptions = {},
 ): Promise<CopyReport> {
-  const image = await copyImage({ ...from, reference: digest }, to);
+  const { onProgress } = options;
+  if (onProgress !== undefined) {
+    const blobs = await blobsOf(from, digest);
+    onProgress({
+      step: 'start',
+      from: `${from.client.registry}/${from.repository}`,
+      to: `${to.client.registry}/${to.repository}`,
+      blobs: blobs.length,
+      bytes: blobs.reduce((sum, b) => sum + b.size, 0),
+    });
+  }
+  const image = await copyImage(
+    { ...from, reference: digest },
+    to,
+    onProgress === undefined
+      ? {}
+      : { onProgress: (bytes, _total, blob) => onProgress({ step: 'blob', digest: blob, bytes }) },
+  );
+  onProgress?.({ step: 'image', blobs: { ...image.blobs } });
   const blobs = { ...image.blobs };
   const signatures = await copySignatures(from, to, digest, blobs);
 

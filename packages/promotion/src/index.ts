@@ -1,4 +1,9 @@
-export { type CopyReport, copyWithEvidence } from './copy.js';
+export {
+  type CopyOptions,
+  type CopyProgress,
+  type CopyReport,
+  copyWithEvidence,
+} from './copy.js';
 export { PromotionRefusedError, type RefusedCheck } from './errors.js';
 export {
   checkStep,
@@ -9,15 +14,7 @@ export {
   type PromotionMode,
   parseLadder,
 } from './ladder.js';
-export {
-  type DeploymentRecorder,
-  type PassedCheck,
-  type PromotionHooks,
-  type PromotionRequest,
-  type PromotionResult,
-  promote,
-  type Repository,
-} from './promote.js';
+export { promote } from './promote.js';
 export {
   findPromotionRecords,
   PROMOTION_PREDICATE_TYPE,
@@ -26,3 +23,13 @@ export {
   type RunContext,
   writePromotionRecord,
 } from './record.js';
+export {
+  type DeploymentRecorder,
+  type PassedCheck,
+  type PreparedPromotion,
+  type PromotionRequest,
+  type PromotionResult,
+  type PromotionSettings,
+  promotionRequest,
+  type Repository,
+} from './request.js';

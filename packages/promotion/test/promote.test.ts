@@ -1,15 +1,19 @@
+import type { Logger } from '@digestline/base';
 import { type LocalRegistry, startRegistry } from '@digestline/local';
-import { RegistryClient } from '@digestline/oci';
+import { type ImageManifest, RegistryClient } from '@digestline/oci';
 import { keyId, keySigner, verifyImage } from '@digestline/signing';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type FaultProxy, startFaultProxy } from '../../../test/harness/fault-proxy.js';
 import {
+  type CopyProgress,
   type DeploymentRecorder,
   findPromotionRecords,
   PROMOTION_PREDICATE_TYPE,
   PromotionRefusedError,
   type PromotionRequest,
+  type PromotionSettings,
   promote,
+  promotionRequest,
 } from '../src/index.js';
 import { clientFor, makeKeys, pushSignedImage, snapshotTags, type TestKeys } from './helpers.js';
 
@@ -230,6 +234,112 @@ describe('promotion into another repository or registry', () => {
         (r) => r.annotations?.['dev.sigstore.bundle.predicateType'] === PROMOTION_PREDICATE_TYPE,
       ),
     ).toHaveLength(4);
+  });
+
+  test('the copy reports through onProgress and the logger, and only once every check has passed', async () => {
+    const fresh = await pushSignedImage(registry, client, 'team/progress', 10, keys.privateKey);
+    const image = JSON.parse(
+      (await client.getManifest('team/progress', fresh)).bytes.toString(),
+    ) as ImageManifest;
+    const blobs = [image.config, ...image.layers];
+    const bytes = blobs.reduce((sum, b) => sum + b.size, 0);
+    const events: CopyProgress[] = [];
+    const lines: string[] = [];
+    const logger: Logger = {
+      info: (m) => lines.push(`info: ${m}`),
+      warning: (m) => lines.push(`warning: ${m}`),
+      debug: (m) => lines.push(`debug: ${m}`),
+    };
+    const into = (digest: string, sourceEnv: string | undefined, targetEnv: string) => ({
+      ...request(digest, sourceEnv, targetEnv),
+      source: { client, repository: 'team/progress' },
+      target: { client: otherClient, repository: 'progress' },
+      onProgress: (p: CopyProgress) => events.push(p),
+    });
+
+    await refused(promote(into(fresh, 'dev', 'staging'), logger));
+    expect(events).toEqual([]);
+    expect(await otherClient.blobExists('progress', image.layers[0]?.digest as string)).toBe(false);
+
+    await promote(into(fresh, undefined, 'dev'), logger);
+    expect(events[0]).toEqual({
+      step: 'start',
+      from: `${registry.host}/team/progress`,
+      to: `${other.host}/progress`,
+      blobs: 3,
+      bytes,
+    });
+    const streamed = new Map<string, number>();
+    for (const e of events) if (e.step === 'blob') streamed.set(e.digest, e.bytes);
+    expect(streamed).toEqual(new Map(blobs.map((b) => [b.digest, b.size])));
+    expect(events.at(-1)).toEqual({ step: 'image', blobs: { copied: 3, mounted: 0, existed: 0, bytes } });
+    expect(lines).toEqual([expect.stringMatching(/^info: Copied to .*: 0 blob\(s\) mounted, \d+ streamed/)]);
+  });
+});
+
+describe('promotionRequest: the one request the action and the CLI build', () => {
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const opened: string[] = [];
+  const settings = (extra: Partial<PromotionSettings> = {}): PromotionSettings => ({
+    image: 'registry.example/team/app',
+    connect: (registry, side) => {
+      opened.push(`${side} ${registry}`);
+      return new RegistryClient(registry);
+    },
+    digest,
+    targetEnv: 'dev',
+    publicKey: keys.publicKey,
+    privateKey: keys.privateKey,
+    ...extra,
+  });
+
+  test('the ladder as written: comma- or newline-separated, empty for the default', async () => {
+    for (const [environments, ladder] of [
+      ['dev, qa\nprod\n', ['dev', 'qa', 'prod']],
+      [
+        ['dev', 'prod'],
+        ['dev', 'prod'],
+      ],
+      ['', ['dev', 'staging', 'canary', 'production']],
+      [undefined, ['dev', 'staging', 'canary', 'production']],
+    ] as const) {
+      const { request, close } = promotionRequest(settings({ environments }));
+      expect(request.environments).toEqual(ladder);
+      await close();
+    }
+  });
+
+  test('a target on the same registry shares the client, another registry gets its own', async () => {
+    opened.length = 0;
+    const same = promotionRequest(settings({ targetImage: 'registry.example/prod/app' }));
+    expect(same.request.target?.client).toBe(same.request.source.client);
+    expect(same.request.target?.repository).toBe('prod/app');
+    expect(opened).toEqual(['source registry.example']);
+    const other = promotionRequest(settings({ targetImage: 'mirror.example/app' }));
+    expect(other.request.target?.client).not.toBe(other.request.source.client);
+    expect(opened.slice(1)).toEqual(['source registry.example', 'target mirror.example']);
+    await Promise.all([same.close(), other.close()]);
+  });
+
+  test('one key pair: the signature check can be skipped, the records are always verified and signed', async () => {
+    const checked = promotionRequest(settings());
+    expect(checked.request.signatureKeys).toEqual([keys.publicKey]);
+    const skipped = promotionRequest(settings({ verifySignature: false }));
+    expect(skipped.request.signatureKeys).toBeUndefined();
+    expect(skipped.request.recordKeys).toEqual([keys.publicKey]);
+    expect(skipped.request.recordSigner.keyId).toBe(keyId(keys.publicKey));
+    await Promise.all([checked.close(), skipped.close()]);
+  });
+
+  test('refuses an image with a tag or a digest, before any client is opened', () => {
+    opened.length = 0;
+    expect(() => promotionRequest(settings({ targetImage: 'mirror.example/app:1.0' }))).toThrow(
+      /the target image must name a repository without tag or digest, e.g. mirror.example\/app/,
+    );
+    expect(() => promotionRequest(settings({ image: `registry.example/team/app@${digest}` }))).toThrow(
+      PromotionRefusedError,
+    );
+    expect(opened).toEqual([]);
   });
 });
 

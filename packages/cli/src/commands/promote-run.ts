@@ -1,34 +1,20 @@
-import type { KeyObject } from 'node:crypto';
+import { terminalLogger } from '@digestline/base';
 import {
-  copyBlob,
-  type Descriptor,
-  type ImageIndex,
-  type ImageManifest,
-  isIndexMediaType,
-  type RegistryClient,
-} from '@digestline/oci';
-import {
-  DEFAULT_ENVIRONMENTS,
+  type CopyProgress,
   digestProblem,
   environmentTag,
   findPromotionRecords,
   type PromotionMode,
   PromotionRefusedError,
   promote,
+  promotionRequest,
 } from '@digestline/promotion';
-import { keyId, keySigner, verifyImage } from '@digestline/signing';
 import { ExitCode, type Io, UsageError } from '../errors.js';
 import type { CommandArgs } from '../main.js';
 import { progressReporter } from '../progress.js';
 import { clientFor, privateKeyFrom, publicKeyFrom, reference } from '../registry.js';
 
-interface Location {
-  client: RegistryClient;
-  repository: string;
-  name: string;
-}
-
-function repositoryArg(value: string, what: string): Omit<Location, 'client'> & { registry: string } {
+function repositoryArg(value: string, what: string): { registry: string; repository: string; name: string } {
   const ref = reference(value, what);
   if (ref.tag !== undefined || ref.digest !== undefined) {
     throw new UsageError(
@@ -38,43 +24,27 @@ function repositoryArg(value: string, what: string): Omit<Location, 'client'> & 
   return { registry: ref.registry, repository: ref.repository, name: `${ref.registry}/${ref.repository}` };
 }
 
-async function blobsOf(from: Location, digest: string): Promise<Descriptor[]> {
-  const manifest = await from.client.getManifest(from.repository, digest);
-  const parsed = JSON.parse(manifest.bytes.toString('utf8')) as Partial<ImageManifest & ImageIndex>;
-  if (isIndexMediaType(manifest.mediaType) || Array.isArray(parsed.manifests)) {
-    const children = await Promise.all((parsed.manifests ?? []).map((m) => blobsOf(from, m.digest)));
-    return children.flat();
-  }
-  return parsed.config === undefined ? [] : [parsed.config, ...(parsed.layers ?? [])];
+/** Draws the copy into another repository: the image's bytes as they stream, then how its blobs got there. */
+function copyProgress(io: Io): (progress: CopyProgress) => void {
+  let reporter: ReturnType<typeof progressReporter> | undefined;
+  let blobs = 0;
+  return (progress) => {
+    if (progress.step === 'start') {
+      reporter = progressReporter(io, `copying ${progress.from} → ${progress.to}`, progress.bytes);
+      blobs = progress.blobs;
+    } else if (progress.step === 'blob') {
+      reporter?.update(progress.digest, progress.bytes);
+    } else {
+      const streamed = progress.blobs.copied;
+      reporter?.finish(`${blobs} blob(s), ${streamed} streamed, ${blobs - streamed} already there`);
+    }
+  };
 }
 
 /**
- * Streams the image's blobs to another registry with progress, once its signature has verified: the
- * promotion that follows then finds them there and only moves manifests and the tag. Blobs are
- * content-addressed and untagged, so a refusal after this step still leaves every tag as it was.
+ * One promotion as the action runs it: the request from the same factory, every check before the first
+ * write, and the copy into another repository drawn through `onProgress` once the checks passed.
  */
-async function copyBlobsWithProgress(
-  from: Location,
-  to: Location,
-  digest: string,
-  keys: KeyObject[],
-  io: Io,
-) {
-  if ((await verifyImage(from.client, from.repository, digest, keys)).verified.length === 0) return;
-  const blobs = [...new Map((await blobsOf(from, digest)).map((d) => [d.digest, d])).values()];
-  const total = blobs.reduce((sum, b) => sum + b.size, 0);
-  const progress = progressReporter(io, `copying ${from.name} → ${to.name}`, total);
-  let streamed = 0;
-  for (const blob of blobs) {
-    const result = await copyBlob(from, to, blob, {
-      onProgress: (bytes) => progress.update(blob.digest, bytes),
-    });
-    progress.update(blob.digest, blob.size);
-    if (result === 'copied') streamed++;
-  }
-  progress.finish(`${blobs.length} blob(s), ${streamed} streamed, ${blobs.length - streamed} already there`);
-}
-
 async function runPromotion(
   values: Record<string, unknown>,
   request: { image: string; digest: string; from?: string; to: string; mode: PromotionMode },
@@ -84,45 +54,26 @@ async function runPromotion(
   if (problem !== undefined) throw new UsageError(`--digest: ${problem}`);
   const publicKey = await publicKeyFrom(values.pub);
   const privateKey = await privateKeyFrom(values.key);
-  const sourceArg = repositoryArg(request.image, 'image');
-  const targetArg =
-    values['target-image'] === undefined
-      ? undefined
-      : repositoryArg(values['target-image'] as string, '--target-image');
-  const source: Location = { ...sourceArg, client: clientFor(sourceArg.registry) };
-  const target: Location | undefined =
-    targetArg === undefined
-      ? undefined
-      : {
-          ...targetArg,
-          client: targetArg.registry === sourceArg.registry ? source.client : clientFor(targetArg.registry),
-        };
-  const environments =
-    values.environments === undefined
-      ? DEFAULT_ENVIRONMENTS
-      : String(values.environments)
-          .split(',')
-          .map((e) => e.trim())
-          .filter(Boolean);
+  const promotion = promotionRequest({
+    image: request.image,
+    targetImage: values['target-image'] as string | undefined,
+    connect: clientFor,
+    digest: request.digest,
+    sourceEnv: request.from,
+    targetEnv: request.to,
+    environments: values.environments as string | undefined,
+    mode: request.mode,
+    tagTemplate: values['tag-template'] as string | undefined,
+    publicKey,
+    privateKey,
+    verifySignature: values['skip-signature'] !== true,
+    onProgress: copyProgress(io),
+  });
   try {
-    if (target !== undefined && target.client !== source.client && request.mode === 'promote') {
-      await copyBlobsWithProgress(source, target, request.digest, [publicKey], io);
-    }
+    // stdout is the result; what promote() says on the way goes to stderr with the progress.
     const result = await promote(
-      {
-        source,
-        ...(target === undefined ? {} : { target }),
-        digest: request.digest,
-        ...(request.from === undefined ? {} : { sourceEnv: request.from }),
-        targetEnv: request.to,
-        environments,
-        mode: request.mode,
-        ...(values['tag-template'] === undefined ? {} : { tagTemplate: values['tag-template'] as string }),
-        ...(values['skip-signature'] === true ? {} : { signatureKeys: [publicKey] }),
-        recordKeys: [publicKey],
-        recordSigner: { signer: keySigner(privateKey), keyId: keyId(privateKey) },
-      },
-      { info: (m) => io.err(m), warning: (m) => io.err(`warning: ${m}`) },
+      promotion.request,
+      terminalLogger({ out: (line) => io.err(line), err: (line) => io.err(line) }),
     );
     for (const check of result.checks) io.out(`✔ ${check.name.padEnd(12)} ${check.detail}`);
     const verb = {
@@ -141,10 +92,7 @@ async function runPromotion(
     }
     throw error;
   } finally {
-    await Promise.all([
-      source.client.close(),
-      target === undefined || target.client === source.client ? undefined : target.client.close(),
-    ]);
+    await promotion.close();
   }
 }
 
@@ -190,9 +138,6 @@ export async function rollbackRun({ positionals, values }: CommandArgs, io: Io):
         return ExitCode.failed;
       }
       io.out(`${env} runs ${current}; its promotion record says it ran ${to} before`);
-    } catch (error) {
-      if (error instanceof PromotionRefusedError) throw new UsageError(error.message);
-      throw error;
     } finally {
       await client.close();
     }

@@ -21,8 +21,8 @@ export const promoteCommand: Command = {
   --digest <sha256:…>        the digest to promote (a tag is refused: it can move)
   --from <env>               where it was tested; omit only for the first environment
   --to <env>                 the next environment on the ladder
-  --target-image <repo>      another repository or registry that holds the environment tags; blobs are
-                             streamed there with progress after the signature verified
+  --target-image <repo>      another repository or registry that holds the environment tags; the image
+                             is copied there with progress once every check has passed
   --skip-signature           do not check the image signature (the promotion record is still required)
 ${KEY_OPTIONS}`,
   options: {
