@@ -1,6 +1,5 @@
 import {
   annotate,
-  ConfigurationError,
   getState,
   log,
   run as runStep,
@@ -8,10 +7,10 @@ import {
   setOutputs,
   writeSummary,
 } from '@digestline/action-kit';
+import { GateFailedError } from '@digestline/base';
 import {
+  type CanaryDeployConfig,
   canaryDeploy,
-  DigestNotFoundError,
-  PreflightError,
   rollbackFromState,
   type SavedCanary,
 } from '@digestline/canary';
@@ -19,23 +18,12 @@ import { Output, State } from './constants.js';
 import { readInputs } from './inputs.js';
 import { summarySections } from './summary.js';
 
-const hooks = {
-  info: (message: string) => log.info(message),
-  warning: (message: string) => annotate('warning', message),
-};
-
-export async function main(): Promise<void> {
-  const config = readInputs();
+export async function main(config: CanaryDeployConfig = readInputs()): Promise<void> {
   const image = `${config.registry}/${config.repository}`;
-  let result: Awaited<ReturnType<typeof canaryDeploy>>;
-  try {
-    result = await canaryDeploy(config, { ...hooks, save: (state) => saveState(State.canary, state) });
-  } catch (error) {
-    // The user's input points at something that is not there: say so without a stack; nothing changed.
-    if (error instanceof PreflightError || error instanceof DigestNotFoundError)
-      throw new ConfigurationError(error.message);
-    throw error;
-  }
+  const result = await canaryDeploy(config, {
+    logger: log,
+    save: (state) => saveState(State.canary, state),
+  });
   setOutputs({
     [Output.result]: result.result,
     [Output.previousDigest]: result.previousDigest ?? '',
@@ -43,13 +31,14 @@ export async function main(): Promise<void> {
     [Output.failedChecks]: result.failedChecks,
   });
   await writeSummary(summarySections(image, config.digest, result));
-  if (result.result === 'rolled-back') throw new Error(`The canary was rolled back: ${result.reason}.`);
+  if (result.result === 'rolled-back')
+    throw new GateFailedError(`The canary was rolled back: ${result.reason}.`);
 }
 
 export async function post(): Promise<void> {
   const saved = getState(State.canary);
   if (saved === '') return;
-  const outcome = await rollbackFromState(readInputs(), JSON.parse(saved) as SavedCanary, hooks);
+  const outcome = await rollbackFromState(readInputs(), JSON.parse(saved) as SavedCanary, log);
   if (outcome === 'rolled-back') {
     annotate(
       'warning',

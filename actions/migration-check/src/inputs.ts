@@ -34,12 +34,9 @@ export function readInputs(): RunInputs {
       secret(decodeURIComponent(new URL(databaseUrl).password));
     } catch {}
   }
+  // action.yml's default; an empty value (an unset variable) then fails in discovery, naming the path.
   const paths = listInput(INPUT.path);
-  if (paths.length === 0) {
-    throw new ConfigurationError(
-      `Input "${INPUT.path}" is empty; set it to the directory or glob of your migrations, e.g. "db/migrations".`,
-    );
-  }
+  if (paths.length === 0) paths.push('migrations');
   return {
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
     paths,

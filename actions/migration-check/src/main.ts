@@ -1,36 +1,23 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import {
-  annotate,
-  ConfigurationError,
-  run as runStep,
-  setOutputs,
-  writeSummary,
-} from '@digestline/action-kit';
-import { type CheckResult, checkMigrations, MigrationInputError } from '@digestline/migrations';
+import { annotate, run as runStep, setOutputs, writeSummary } from '@digestline/action-kit';
+import { GateFailedError } from '@digestline/base';
+import { checkMigrations } from '@digestline/migrations';
 import { OUTPUT } from './constants.js';
-import { readInputs } from './inputs.js';
+import { type RunInputs, readInputs } from './inputs.js';
 import { summarize } from './summary.js';
 
-export async function main(): Promise<void> {
-  const inputs = readInputs();
-  let result: CheckResult;
-  try {
-    result = await checkMigrations({
-      root: inputs.workspace,
-      paths: inputs.paths,
-      format: inputs.format,
-      postgresVersion: inputs.postgresVersion,
-      config: inputs.config,
-      requireDown: inputs.requireDown,
-      changedSince: inputs.changedSince,
-      databaseUrl: inputs.databaseUrl,
-    });
-  } catch (error) {
-    if (error instanceof MigrationInputError) throw new ConfigurationError(error.message);
-    throw error;
-  }
-  const { report, sarif } = result;
+export async function main(inputs: RunInputs = readInputs()): Promise<void> {
+  const { report, sarif } = await checkMigrations({
+    root: inputs.workspace,
+    paths: inputs.paths,
+    format: inputs.format,
+    postgresVersion: inputs.postgresVersion,
+    config: inputs.config,
+    requireDown: inputs.requireDown,
+    changedSince: inputs.changedSince,
+    databaseUrl: inputs.databaseUrl,
+  });
   await write(resolve(inputs.workspace, inputs.report), `${JSON.stringify(report, null, 2)}\n`);
   await write(resolve(inputs.workspace, inputs.sarif), `${JSON.stringify(sarif, null, 2)}\n`);
 
@@ -63,7 +50,7 @@ export async function main(): Promise<void> {
   await writeSummary(summarize(report, inputs.report));
 
   if (failure) {
-    throw new Error(
+    throw new GateFailedError(
       `The dry-run failed at ${failure.file}:${failure.line}: ${failure.message}. The transaction was rolled back; the database is unchanged.`,
     );
   }
@@ -72,7 +59,7 @@ export async function main(): Promise<void> {
       ? 0
       : report.counts.error + (inputs.failOn === 'warning' ? report.counts.warning : 0);
   if (failing > 0) {
-    throw new Error(
+    throw new GateFailedError(
       `migration-check found ${report.counts.error} error(s) and ${report.counts.warning} warning(s) (fail-on: ${inputs.failOn}); see the annotations and ${inputs.report}.`,
     );
   }

@@ -7,7 +7,12 @@ import {
   secret,
 } from '@digestline/action-kit';
 import type { Credentials } from '@digestline/oci';
-import { DEFAULT_TAG_TEMPLATE, digestProblem, type PromotionMode } from '@digestline/promotion';
+import {
+  DEFAULT_ENVIRONMENTS,
+  DEFAULT_TAG_TEMPLATE,
+  digestProblem,
+  type PromotionMode,
+} from '@digestline/promotion';
 import { Input } from './constants.js';
 
 export interface PromoteInputs {
@@ -21,7 +26,7 @@ export interface PromoteInputs {
   sourceEnv?: string;
   targetEnv: string;
   /** The ladder as written (comma or newline separated); empty for the default. */
-  environments?: string;
+  environments: string;
   mode: PromotionMode;
   tagTemplate: string;
   verify: 'key' | 'none';
@@ -82,7 +87,7 @@ export function readInputs(): PromoteInputs {
   if (problem !== undefined) throw new ConfigurationError(`Input "${Input.digest}": ${problem}`);
 
   // The ladder, the step and the tag template are checked by promote() before it reads the registry.
-  const environments = optionalString(Input.environments);
+  const environments = optionalString(Input.environments) ?? DEFAULT_ENVIRONMENTS.join(',');
   const mode = enumInput(Input.mode, ['promote', 'rollback'] as const, 'promote');
   const sourceEnv = optionalString(Input.sourceEnv);
   const targetEnv = requiredString(Input.targetEnv);

@@ -44,6 +44,12 @@ export function errorClass<Code extends string>(name: string, code: Code, fault:
 /** The user's input is wrong: a clean failure that names the input and the fix. */
 export class ConfigurationError extends errorClass('ConfigurationError', 'CONFIGURATION', 'user') {}
 
+/**
+ * A gate ran and said no (blocking findings, a failed dry-run, an unhealthy canary): the step fails
+ * cleanly, with what to look at, and nothing was changed by the refusal itself.
+ */
+export class GateFailedError extends errorClass('GateFailedError', 'GATE_FAILED', 'user') {}
+
 /** The fault of any thrown value: ours unless it says otherwise. */
 export function faultOf(error: unknown): Fault {
   return error instanceof DigestlineError ? error.fault : 'bug';

@@ -1,4 +1,4 @@
-import { describeError } from '@digestline/base';
+import { describeError, type Logger, silentLogger } from '@digestline/base';
 import { type AnalysisConfig, Analyzer, type Check } from './analysis.js';
 import type { MetricsSource, Observation, Sample, TrafficProvider } from './types.js';
 
@@ -37,7 +37,7 @@ export interface CanaryOptions {
   clock?: Clock;
   onPhase?: (phase: Phase) => void;
   onInterval?: (record: IntervalRecord) => void;
-  log?: (message: string) => void;
+  logger?: Logger;
 }
 
 export interface CanaryResult {
@@ -58,7 +58,7 @@ export function intervalsPerStep(durationMs: number, intervalMs: number, steps: 
  */
 export async function runCanary(options: CanaryOptions): Promise<CanaryResult> {
   const clock = options.clock ?? realClock;
-  const log = options.log ?? (() => {});
+  const logger = options.logger ?? silentLogger;
   const analyzer = new Analyzer(options.analysis);
   const intervals: IntervalRecord[] = [];
   const perStep = intervalsPerStep(options.durationMs, options.intervalMs, options.steps.length);
@@ -67,7 +67,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryResult> {
   const rollBack = async (reason: string): Promise<CanaryResult> => {
     options.onPhase?.('rolling-back');
     const startedAt = clock.now();
-    log(`Rolling back: ${reason}`);
+    logger.info(`Rolling back: ${reason}`);
     let error: string | undefined;
     try {
       await provider.rollback();
@@ -92,7 +92,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryResult> {
     throw error;
   }
   options.onPhase?.('analysing');
-  log(
+  logger.info(
     `Canary deployed at ${first} %; checking every ${options.intervalMs} ms, ${perStep} interval(s) per step.`,
   );
 
@@ -135,7 +135,7 @@ export async function runCanary(options: CanaryOptions): Promise<CanaryResult> {
         } catch (error) {
           return await rollBack(`setting the weight to ${next} % failed: ${describeError(error)}`);
         }
-        log(`Weight ${weight} % → ${next} %.`);
+        logger.info(`Weight ${weight} % → ${next} %.`);
       }
     }
   } finally {

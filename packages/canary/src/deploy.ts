@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { errorClass } from '@digestline/base';
+import { errorClass, type Logger } from '@digestline/base';
 import { type Credentials, RegistryClient } from '@digestline/oci';
 import type { AnalysisConfig } from './analysis.js';
 import { type CanaryResult, type Clock, type IntervalRecord, type Phase, runCanary } from './controller.js';
@@ -53,11 +53,10 @@ export interface SavedCanary {
   previousDigest?: string;
 }
 
-export interface CanaryDeployHooks {
+export interface CanaryDeployOptions {
+  logger: Logger;
   /** Called before anything changes and at every phase after, so a post step can always roll back. */
   save(state: SavedCanary): void;
-  info(message: string): void;
-  warning(message: string): void;
   onInterval?(record: IntervalRecord): void;
   clock?: Clock;
 }
@@ -80,7 +79,7 @@ function provider(
   config: CanaryDeployConfig,
   client: RegistryClient,
   previousDigest: string | undefined,
-  info: (m: string) => void,
+  logger: Logger,
 ): TrafficProvider {
   const target = { digest: config.digest, ...(previousDigest === undefined ? {} : { previousDigest }) };
   const p = config.provider;
@@ -94,7 +93,7 @@ function provider(
   if (p.kind === 'kubernetes') {
     return new KubernetesProvider(p, { image: `${config.registry}/${config.repository}`, ...target });
   }
-  return new CommandProvider({ ...p, onOutput: info }, target);
+  return new CommandProvider({ ...p, onOutput: (line) => logger.info(line) }, target);
 }
 
 function metricsSource(config: CanaryDeployConfig): MetricsSource {
@@ -128,8 +127,9 @@ async function assertReachable(url: string, what: string): Promise<void> {
  */
 export async function canaryDeploy(
   config: CanaryDeployConfig,
-  hooks: CanaryDeployHooks,
+  options: CanaryDeployOptions,
 ): Promise<CanaryDeployResult> {
+  const { logger } = options;
   const client = registryClient(config);
   try {
     const { previousDigest } = await inspectImage({ client, repository: config.repository }, config.digest, {
@@ -141,10 +141,10 @@ export async function canaryDeploy(
     if (config.metrics.kind === 'probe' && config.metrics.baselineUrl !== undefined) {
       await assertReachable(config.metrics.baselineUrl, 'baseline URL');
     }
-    const traffic = provider(config, client, previousDigest, hooks.info);
+    const traffic = provider(config, client, previousDigest, logger);
     if (traffic instanceof KubernetesProvider) await preflightKubernetes(traffic);
     const saved = (phase: Phase) =>
-      hooks.save({
+      options.save({
         phase,
         digest: config.digest,
         ...(previousDigest === undefined ? {} : { previousDigest }),
@@ -158,16 +158,16 @@ export async function canaryDeploy(
       intervalMs: config.intervalMs,
       durationMs: config.durationMs,
       onPhase: saved,
-      log: hooks.info,
-      ...(hooks.onInterval === undefined ? {} : { onInterval: hooks.onInterval }),
-      ...(hooks.clock === undefined ? {} : { clock: hooks.clock }),
+      logger,
+      ...(options.onInterval === undefined ? {} : { onInterval: options.onInterval }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
-    if (result.rollback?.error !== undefined) hooks.warning(`The rollback failed: ${result.rollback.error}`);
+    if (result.rollback?.error !== undefined) logger.warning(`The rollback failed: ${result.rollback.error}`);
     await writeFile(
       config.analysisPath,
       `${JSON.stringify({ digest: config.digest, previousDigest, ...result }, null, 2)}\n`,
     );
-    await notify(config, hooks, {
+    await notify(config, logger, {
       result: result.result,
       reason: result.reason,
       failedChecks: result.failedChecks,
@@ -194,14 +194,14 @@ async function preflightKubernetes(traffic: KubernetesProvider): Promise<void> {
 export async function rollbackFromState(
   config: CanaryDeployConfig,
   saved: SavedCanary,
-  hooks: Pick<CanaryDeployHooks, 'info' | 'warning'>,
+  logger: Logger,
 ): Promise<'rolled-back' | 'nothing-to-do'> {
   if (saved.phase === 'finished') return 'nothing-to-do';
   const client = registryClient(config);
   try {
-    hooks.info(`The canary of ${config.digest} stopped during "${saved.phase}"; rolling back.`);
-    await provider({ ...config, digest: saved.digest }, client, saved.previousDigest, hooks.info).rollback();
-    await notify(config, hooks, {
+    logger.info(`The canary of ${config.digest} stopped during "${saved.phase}"; rolling back.`);
+    await provider({ ...config, digest: saved.digest }, client, saved.previousDigest, logger).rollback();
+    await notify(config, logger, {
       result: 'rolled-back',
       reason: `the job stopped during "${saved.phase}" (cancelled or crashed); rolled back by the post step`,
       failedChecks: 0,
@@ -215,7 +215,7 @@ export async function rollbackFromState(
 
 async function notify(
   config: CanaryDeployConfig,
-  hooks: Pick<CanaryDeployHooks, 'warning'>,
+  logger: Logger,
   event: Omit<CanaryEvent, 'image' | 'digest' | 'previousDigest' | 'runUrl'> & {
     previousDigest: string | undefined;
   },
@@ -230,5 +230,5 @@ async function notify(
     ...(config.runUrl === undefined ? {} : { runUrl: config.runUrl }),
   });
   if (!sent.ok)
-    hooks.warning(`The ${config.webhook.format} notification was not delivered: ${sent.problem}.`);
+    logger.warning(`The ${config.webhook.format} notification was not delivered: ${sent.problem}.`);
 }

@@ -20,7 +20,7 @@ export {
 } from './controller.js';
 export {
   type CanaryDeployConfig,
-  type CanaryDeployHooks,
+  type CanaryDeployOptions,
   type CanaryDeployResult,
   canaryDeploy,
   type MetricsConfig,

