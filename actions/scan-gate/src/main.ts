@@ -1,6 +1,5 @@
 import { tmpdir } from 'node:os';
 import {
-  ConfigurationError,
   createOctokit,
   githubContext,
   log,
@@ -8,46 +7,33 @@ import {
   setOutputs,
   writeSummary,
 } from '@digestline/action-kit';
+import { GateFailedError } from '@digestline/base';
 import {
   type GitHubRequest,
   type IssueSync,
   runGate,
-  ScanInputError,
   syncIssues,
   type UploadResult,
   uploadSarif,
 } from '@digestline/scan';
 import { ISSUE_LABEL, OUTPUT } from './constants.js';
-import { readInputs } from './inputs.js';
+import { type Inputs, readInputs } from './inputs.js';
 import { annotateOutcome, failureMessage, summarySections } from './report.js';
 import { scanWithTrivy } from './trivy.js';
 
-/** The user's reports, policy and permissions are theirs to fix: no stack trace for those. */
-async function userFacing<T>(step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof ScanInputError) throw new ConfigurationError(error.message);
-    throw error;
-  }
-}
-
-export async function main(): Promise<void> {
-  const inputs = readInputs();
+export async function main(inputs: Inputs = readInputs()): Promise<void> {
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
   const scanned =
     inputs.scanImage !== undefined || inputs.scanPath !== undefined
       ? await scanWithTrivy(inputs, workspace, process.env.RUNNER_TEMP || tmpdir())
       : undefined;
-  const outcome = await userFacing(() =>
-    runGate({
-      ...inputs,
-      cwd: workspace,
-      generated: scanned
-        ? [{ path: scanned.report, name: `trivy ${inputs.scanImage ?? inputs.scanPath}` }]
-        : [],
-    }),
-  );
+  const outcome = await runGate({
+    ...inputs,
+    cwd: workspace,
+    generated: scanned
+      ? [{ path: scanned.report, name: `trivy ${inputs.scanImage ?? inputs.scanPath}` }]
+      : [],
+  });
   log.info(
     `Read ${outcome.reports.length} report(s): ${outcome.merged.length} findings after merging, ${outcome.blocking.length} blocking.`,
   );
@@ -59,14 +45,12 @@ export async function main(): Promise<void> {
     const request = octokit.request as unknown as GitHubRequest;
     const context = githubContext();
     if (inputs.uploadSarif) {
-      upload = await userFacing(() =>
-        uploadSarif(request, {
-          ...context.repo,
-          commitSha: context.sha,
-          ref: context.ref,
-          gzipped: outcome.sarif.gzipped,
-        }),
-      );
+      upload = await uploadSarif(request, {
+        ...context.repo,
+        commitSha: context.sha,
+        ref: context.ref,
+        gzipped: outcome.sarif.gzipped,
+      });
     }
     if (inputs.createIssues) {
       issues = await syncIssues(request, outcome.blocking, {
@@ -88,7 +72,7 @@ export async function main(): Promise<void> {
   await writeSummary(summarySections(outcome, inputs, upload, issues));
 
   const failure = failureMessage(outcome, inputs, upload);
-  if (failure) throw new Error(failure);
+  if (failure) throw new GateFailedError(failure);
 }
 
 /**
