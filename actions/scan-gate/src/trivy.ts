@@ -34,24 +34,18 @@ const runnerCache: DatabaseCache = {
 };
 
 /** Trivy's own default cache directory, so the cached path is the same on every run. */
-export async function scanWithTrivy(
-  inputs: Inputs,
-  workspace: string,
-  temp: string,
-): Promise<TrivyRunResult> {
-  const result = await runTrivy(execTrivy, runnerCache, {
-    image: inputs.scanImage,
-    path: inputs.scanPath === undefined ? undefined : join(workspace, inputs.scanPath),
-    output: join(temp, 'scan-gate-trivy.json'),
-    cacheDir: join(homedir(), '.cache', 'trivy'),
-    os: process.env.RUNNER_OS ?? process.platform,
-    now: new Date(),
-  });
-  const cacheState = !runnerCache.available()
-    ? 'the cache service is not available here'
-    : result.restoredFrom === undefined
-      ? `downloaded, saved as ${result.cacheKey}`
-      : `restored from ${result.restoredFrom}${result.saved ? `, saved as ${result.cacheKey}` : ''}`;
-  log.info(`Trivy database: ${cacheState}.`);
-  return result;
+export function scanWithTrivy(inputs: Inputs, workspace: string, temp: string): Promise<TrivyRunResult> {
+  return runTrivy(
+    execTrivy,
+    runnerCache,
+    {
+      image: inputs.scanImage,
+      path: inputs.scanPath === undefined ? undefined : join(workspace, inputs.scanPath),
+      output: join(temp, 'scan-gate-trivy.json'),
+      cacheDir: join(homedir(), '.cache', 'trivy'),
+      os: process.env.RUNNER_OS ?? process.platform,
+      now: new Date(),
+    },
+    log,
+  );
 }

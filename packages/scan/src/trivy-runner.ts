@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DigestlineError } from '@digestline/base';
+import { DigestlineError, type Logger, silentLogger } from '@digestline/base';
 
 /** Runs a program and returns how it ended; the action passes @actions/exec, tests a real stand-in. */
 export type Exec = (
@@ -78,8 +78,16 @@ function lastLines(text: string, count = 5): string {
   return text.trim().split('\n').slice(-count).join('\n');
 }
 
-/** Restores the database, runs Trivy, and saves the database when today's key was not restored. */
-export async function runTrivy(exec: Exec, cache: DatabaseCache, scan: TrivyScan): Promise<TrivyRunResult> {
+/**
+ * Restores the database, runs Trivy, and saves the database when today's key was not restored; logs
+ * where the database came from.
+ */
+export async function runTrivy(
+  exec: Exec,
+  cache: DatabaseCache,
+  scan: TrivyScan,
+  log: Logger = silentLogger,
+): Promise<TrivyRunResult> {
   const { key, restoreKeys } = trivyCacheKeys(scan.os, scan.now);
   const paths = [join(scan.cacheDir, 'db')];
   const useCache = cache.available();
@@ -106,5 +114,11 @@ export async function runTrivy(exec: Exec, cache: DatabaseCache, scan: TrivyScan
   }
   const saved = useCache && restoredFrom !== key;
   if (saved) await cache.save(paths, key);
+  const cacheState = !useCache
+    ? 'the cache service is not available here'
+    : restoredFrom === undefined
+      ? `downloaded, saved as ${key}`
+      : `restored from ${restoredFrom}${saved ? `, saved as ${key}` : ''}`;
+  log.info(`Trivy database: ${cacheState}.`);
   return { report: scan.output, cacheKey: key, restoredFrom, saved };
 }
