@@ -1,11 +1,12 @@
 import { run as runStep, setOutputs, writeSummary } from '@digestline/action-kit';
+import { buildAndSign } from '@digestline/build';
 import { OUTPUT } from './constants.js';
-import { readInputs } from './inputs.js';
-import { buildAndSign } from './pipeline.js';
+import { type RunInputs, readInputs } from './inputs.js';
+import { runnerHost } from './runtime.js';
 import { summarize } from './summary.js';
 
-export async function main(): Promise<void> {
-  const outcome = await buildAndSign(readInputs());
+export async function main(inputs: RunInputs = readInputs()): Promise<void> {
+  const outcome = await buildAndSign(inputs, runnerHost(inputs.githubToken));
   setOutputs({
     [OUTPUT.digest]: outcome.digest ?? '',
     [OUTPUT.imageRef]: outcome.digest === undefined ? '' : `${outcome.image}@${outcome.digest}`,

@@ -1,5 +1,5 @@
 import { details, table } from '@digestline/action-kit';
-import type { Outcome } from './pipeline.js';
+import type { Outcome } from '@digestline/build';
 
 const code = (text: string) => `\`${text}\``;
 

@@ -1,6 +1,5 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorClass } from '@digestline/base';
 import {
   type Descriptor,
   type ImageIndex,
@@ -12,6 +11,7 @@ import {
   sha256Digest,
 } from '@digestline/oci';
 import { LAYOUT_TAG } from './builder.js';
+import { BuildOutputError, MergeError } from './errors.js';
 
 /** A manifest as it is (or will be) in the registry: exact bytes, digest, media type. */
 export interface PushedManifest {
@@ -31,7 +31,9 @@ async function readJson<T>(path: string, what: string): Promise<T> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch (error) {
-    throw new Error(`the builder's OCI layout has an unreadable ${what} (${path})`, { cause: error });
+    throw new BuildOutputError(`the builder's OCI layout has an unreadable ${what} (${path})`, {
+      cause: error,
+    });
   }
 }
 
@@ -64,7 +66,9 @@ export async function pushLayout(
       ? index.manifests[0]
       : index.manifests.find((d) => d.annotations?.[REF_NAME] === LAYOUT_TAG);
   if (entry === undefined || isIndexMediaType(entry.mediaType)) {
-    throw new Error(`the builder's OCI layout at ${layout} does not hold exactly one image manifest`);
+    throw new BuildOutputError(
+      `the builder's OCI layout at ${layout} does not hold exactly one image manifest`,
+    );
   }
   const bytes = await readFile(blobPath(layout, entry.digest));
   const manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
@@ -155,9 +159,6 @@ export async function fetchPlatformManifest(
   }
   return { bytes, digest, mediaType, platform };
 }
-
-/** The digests given to merge cannot form an index (the user's input is at fault). */
-export class MergeError extends errorClass('MergeError', 'MERGE', 'user') {}
 
 /** Two manifests for one platform would make an index whose pull result depends on the client. */
 export function assertDistinctPlatforms(manifests: PushedManifest[]): void {

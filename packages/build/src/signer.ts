@@ -1,6 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { attest } from '@actions/attest';
-import { ConfigurationError } from '@digestline/action-kit';
+import { ConfigurationError } from '@digestline/base';
 import type { RegistryClient } from '@digestline/oci';
 import {
   KeyError,
@@ -12,8 +11,8 @@ import {
   signImage,
   signStatement,
 } from '@digestline/signing';
-import { INPUT } from './constants.js';
-import type { Signing } from './inputs.js';
+import type { Attestor } from './host.js';
+import { INPUT, type Signing } from './options.js';
 
 /** How this run signs: the image itself (cosign format) and in-toto statements about it. */
 export interface ImageSigner {
@@ -30,10 +29,10 @@ export interface ImageSigner {
  */
 export async function createSigner(
   signing: Signing,
-  githubToken: string | undefined,
+  attestor: Attestor | undefined,
 ): Promise<ImageSigner | undefined> {
   if (signing.kind === 'none') return undefined;
-  if (signing.kind === 'keyless') return keylessSigner(githubToken);
+  if (signing.kind === 'keyless') return keylessSigner(attestor);
   let key: KeyObject;
   try {
     key = await loadPrivateKey(signing.pem, signing.password);
@@ -54,27 +53,15 @@ export async function createSigner(
   };
 }
 
-/**
- * Keyless: GitHub's attestation library gets a Sigstore certificate for the job's OIDC identity, signs
- * the statement, and records it with GitHub so `gh attestation verify oci://…` finds it. It needs the
- * public Sigstore services and the GitHub API, so it is kept this thin: no test environment can reach them.
- */
-function keylessSigner(githubToken: string | undefined): ImageSigner {
-  if (githubToken === undefined) {
+/** Keyless: the attestor signs each statement; the host has one only when it has a token for GitHub. */
+function keylessSigner(attestor: Attestor | undefined): ImageSigner {
+  if (attestor === undefined) {
     throw new ConfigurationError(
       `Keyless signing records attestations with GitHub and needs "${INPUT.githubToken}" (default \${{ github.token }}, with "permissions: attestations: write").`,
     );
   }
   return {
     description: 'keyless (Sigstore certificate for the workflow identity, GitHub attestation)',
-    async signStatement(statement) {
-      const attestation = await attest({
-        subjects: statement.subject,
-        predicateType: statement.predicateType,
-        predicate: statement.predicate as object,
-        token: githubToken,
-      });
-      return attestation.bundle;
-    },
+    signStatement: (statement) => attestor.attest(statement),
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { annotate, ConfigurationError, log } from '@digestline/action-kit';
+import { ConfigurationError } from '@digestline/base';
 import { type Platform, RegistryClient, RegistryError } from '@digestline/oci';
 import {
   attach,
@@ -12,16 +12,16 @@ import {
   sbomStatement,
 } from '@digestline/signing';
 import { type Builder, build, resolveBuilder } from './builder.js';
-import { INPUT } from './constants.js';
-import type { RunInputs } from './inputs.js';
+import { BuildAndSignError, BuildOutputError, registryAdvice } from './errors.js';
+import { type BuildHost, type BuildLog, fullLog } from './host.js';
 import {
   assertDistinctPlatforms,
   fetchPlatformManifest,
   imageIndex,
-  MergeError,
   type PushedManifest,
   pushLayout,
 } from './layout.js';
+import { type BuildAndSignOptions, INPUT } from './options.js';
 import { generateSbom, givenSbom, type SbomResult } from './sbom.js';
 import { createSigner, type ImageSigner } from './signer.js';
 import { allTags } from './tags.js';
@@ -71,57 +71,78 @@ class Progress {
   }
 }
 
-export async function buildAndSign(inputs: RunInputs): Promise<Outcome> {
-  const progress = new Progress();
-  const work = join(inputs.runnerTemp, `build-and-sign-${randomBytes(6).toString('hex')}`);
-  const client = new RegistryClient(inputs.image.registry, { credentials: inputs.credentials });
+interface Run {
+  options: BuildAndSignOptions;
+  host: BuildHost;
+  log: Required<BuildLog>;
+  client: RegistryClient;
+  work: string;
+  progress: Progress;
+}
+
+/**
+ * Builds each platform (or merges per-platform digests into an index), pushes by digest, signs, attests
+ * the SBOM and provenance, and tags last. A failure is a `BuildAndSignError` that says what to fix and
+ * what had changed in the registry by then.
+ */
+export async function buildAndSign(options: BuildAndSignOptions, host: BuildHost): Promise<Outcome> {
+  const run: Run = {
+    options,
+    host,
+    log: fullLog(host.log),
+    client: new RegistryClient(options.image.registry, { credentials: options.credentials }),
+    work: join(options.runnerTemp, `build-and-sign-${randomBytes(6).toString('hex')}`),
+    progress: new Progress(),
+  };
   try {
-    return await steps(inputs, client, work, progress);
+    return await steps(run);
   } catch (error) {
-    throw explain(error, inputs, progress);
+    const state = run.progress.report();
+    run.log.debug(`build-and-sign failed after: ${state}`);
+    const advice = error instanceof RegistryError ? registryAdvice(error, options) : undefined;
+    const message = advice ?? (error instanceof Error ? error.message : String(error));
+    throw new BuildAndSignError(`${message} ${state}`, { cause: error });
   } finally {
-    await client.close();
-    await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    await run.client.close();
+    await rm(run.work, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
-async function steps(
-  inputs: RunInputs,
-  client: RegistryClient,
-  work: string,
-  progress: Progress,
-): Promise<Outcome> {
-  const { image } = inputs;
+async function steps(run: Run): Promise<Outcome> {
+  const { options, client, work, progress } = run;
+  const { image } = options;
   const repository = image.repository;
-  const signer = await createSigner(inputs.signing, inputs.githubToken);
-  const sbom = await givenSbom(inputs.sbom);
-  const outcome: Outcome = { image: image.name, platforms: inputs.platforms, tags: [], skipped: {} };
+  const signer = await createSigner(options.signing, run.host.attestor);
+  const sbom = await givenSbom(options.sbom);
+  const outcome: Outcome = { image: image.name, platforms: options.platforms, tags: [], skipped: {} };
   // Before the build: an unreachable registry or refused credentials should not cost a build first.
-  if (inputs.push) await client.ping();
+  if (options.push) await client.ping();
 
   let result: PushedManifest;
-  if (inputs.mergeDigests.length > 0) {
+  if (options.mergeDigests.length > 0) {
     const manifests: PushedManifest[] = [];
-    for (const digest of inputs.mergeDigests)
+    for (const digest of options.mergeDigests)
       manifests.push(await fetchPlatformManifest(client, repository, digest));
     assertDistinctPlatforms(manifests);
     outcome.platforms = manifests.map((m) => platformName(m.platform));
     result = imageIndex(manifests);
     await client.putManifest(repository, result.digest, result.bytes, result.mediaType);
   } else {
-    const builder = await resolveBuilder(inputs.builder);
+    const builder = await resolveBuilder(run.host.processes, options.builder);
     outcome.builder = builder;
     const layouts: { layout: string; local?: string }[] = [];
-    for (const [i, platform] of inputs.platforms.entries()) {
+    for (const [i, platform] of options.platforms.entries()) {
       const layout = join(work, `layout-${i}`);
       const local = await build(
+        run.host.processes,
+        run.log,
         builder,
-        { context: inputs.context, file: inputs.file, platform, buildArgs: inputs.buildArgs, layout },
+        { context: options.context, file: options.file, platform, buildArgs: options.buildArgs, layout },
         join(work, `builder-${i}`),
       );
       layouts.push({ layout, local });
     }
-    if (!inputs.push) {
+    if (!options.push) {
       outcome.skipped.signature = `"${INPUT.push}: false"`;
       return outcome;
     }
@@ -129,7 +150,9 @@ async function steps(
     for (const { layout, local } of layouts) {
       const pushed = await pushLayout(client, repository, layout);
       if (local !== undefined && local !== pushed.digest) {
-        throw new Error(`the builder wrote manifest ${local}, but the layout holds ${pushed.digest}`);
+        throw new BuildOutputError(
+          `the builder wrote manifest ${local}, but the layout holds ${pushed.digest}`,
+        );
       }
       manifests.push(pushed);
       progress.pushed.push(`${image.name}@${pushed.digest}`);
@@ -146,17 +169,18 @@ async function steps(
   const found =
     sbom ??
     (await generateSbom(
+      run.host.processes,
       {
         ref: `${image.name}@${digest}`,
         registry: image.registry,
-        credentials: inputs.credentials,
+        credentials: options.credentials,
         plainHttp: /^(localhost|127\.|\[::1\])/.test(image.registry),
       },
       join(work, 'sbom'),
     ));
-  await sbomAndSignatures(inputs, client, signer, found, outcome, progress);
+  await sbomAndSignatures(run, signer, found, outcome);
 
-  const tags = inputs.tag ? allTags(inputs.git, inputs.extraTags) : [];
+  const tags = options.tag ? allTags(options.git, options.extraTags) : [];
   for (const tag of tags) {
     await client.putManifest(repository, tag, result.bytes, result.mediaType);
     progress.tags.push(tag);
@@ -169,7 +193,7 @@ async function steps(
 async function registryDigest(client: RegistryClient, repository: string, expected: string): Promise<string> {
   const head = await client.headManifest(repository, expected);
   if (head === undefined || head.digest !== expected) {
-    throw new Error(
+    throw new BuildOutputError(
       `after the push, ${client.registry}/${repository}@${expected} reads back as ${head?.digest ?? 'missing'}`,
     );
   }
@@ -177,21 +201,20 @@ async function registryDigest(client: RegistryClient, repository: string, expect
 }
 
 async function sbomAndSignatures(
-  inputs: RunInputs,
-  client: RegistryClient,
+  run: Run,
   signer: ImageSigner | undefined,
   found: SbomResult,
   outcome: Outcome,
-  progress: Progress,
 ): Promise<void> {
-  const { image } = inputs;
+  const { options, client, progress } = run;
+  const { image } = options;
   const digest = outcome.digest as string;
   if ('sbom' in found) {
     outcome.sbomPath = found.sbom.path;
     outcome.sbomTool = found.sbom.tool;
   } else {
     outcome.skipped.sbom = found.skipped;
-    annotate('notice', `No SBOM attestation: ${found.skipped}.`);
+    run.log.notice(`No SBOM attestation: ${found.skipped}.`);
   }
   if (signer === undefined) {
     outcome.skipped.signature = `"${INPUT.signing}: none"`;
@@ -214,9 +237,9 @@ async function sbomAndSignatures(
   };
   if ('sbom' in found)
     outcome.sbom = await attestOne(sbomStatementFor(subject, found.sbom.document, found.sbom.path));
-  if (inputs.provenance) {
+  if (options.provenance) {
     outcome.provenance = await attestOne(
-      provenanceStatement(subject, inputs.run, { finishedOn: new Date() }),
+      provenanceStatement(subject, options.run, { finishedOn: new Date() }),
     );
     outcome.signatureRef ??= `${image.name}@${outcome.provenance.referrer}`;
   } else {
@@ -240,36 +263,4 @@ function sbomStatementFor(
 function platformName(platform: Platform | undefined): string {
   if (platform === undefined) return 'unknown';
   return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
-}
-
-/** Turns a failure into the user's fix (registry, credentials, input) plus what already changed. */
-function explain(error: unknown, inputs: RunInputs, progress: Progress): Error {
-  const registry = inputs.image.registry;
-  const state = progress.report();
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ConfigurationError || error instanceof MergeError) {
-    return new ConfigurationError(`${message} ${state}`);
-  }
-  if (error instanceof RegistryError && (error.status === 401 || error.status === 403)) {
-    const who =
-      inputs.credentials === undefined
-        ? `no credentials were given: set "${INPUT.registryUsername}" and "${INPUT.registryPassword}"`
-        : `check "${INPUT.registryUsername}" and "${INPUT.registryPassword}"`;
-    return new ConfigurationError(
-      `Registry ${registry} refused access (HTTP ${error.status}): ${who}. ${message} ${state}`,
-    );
-  }
-  if (error instanceof RegistryError && error.status === undefined) {
-    return new Error(
-      `Registry ${registry} (from "${INPUT.image}") could not be reached or answered badly: ${message}. Check the registry host and port in "${INPUT.image}"; credentials come from "${INPUT.registryUsername}"/"${INPUT.registryPassword}". ${state}`,
-      { cause: error },
-    );
-  }
-  if (error instanceof RegistryError && error.status === 404 && inputs.mergeDigests.length > 0) {
-    return new ConfigurationError(
-      `A digest in "${INPUT.mergeDigests}" is not in ${inputs.image.name}: ${message} Push every platform first. ${state}`,
-    );
-  }
-  log.debug(`build-and-sign failed after: ${state}`);
-  return new Error(`${message} ${state}`, { cause: error });
 }

@@ -1,9 +1,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigurationError, log } from '@digestline/action-kit';
+import { ConfigurationError } from '@digestline/base';
 import { isDigest } from '@digestline/oci';
-import { type BuilderChoice, INPUT } from './constants.js';
-import { answers, exec } from './exec.js';
+import type { BuildLog } from './host.js';
+import { type BuilderChoice, INPUT } from './options.js';
+import { answers, type ProcessRunner } from './process.js';
 
 export type Builder = 'docker' | 'buildah';
 
@@ -20,9 +21,9 @@ export interface BuildRequest {
 export const LAYOUT_TAG = 'image';
 
 /** `auto` = docker when a Docker engine answers (the CLI alone is not enough), else buildah. */
-export async function resolveBuilder(choice: BuilderChoice): Promise<Builder> {
-  const engine = () => answers('docker', ['version', '--format', '{{.Server.Version}}']);
-  const buildah = () => answers('buildah', ['--version']);
+export async function resolveBuilder(runner: ProcessRunner, choice: BuilderChoice): Promise<Builder> {
+  const engine = () => answers(runner, 'docker', ['version', '--format', '{{.Server.Version}}']);
+  const buildah = () => answers(runner, 'buildah', ['--version']);
   if (choice === 'docker') {
     if (await engine()) return 'docker';
     throw new ConfigurationError(
@@ -107,6 +108,8 @@ export function dockerCommand(request: BuildRequest): string[] {
 
 /** Builds one platform into `request.layout`; returns the manifest digest the builder reports. */
 export async function build(
+  runner: ProcessRunner,
+  log: Required<BuildLog>,
   builder: Builder,
   request: BuildRequest,
   work: string,
@@ -115,15 +118,15 @@ export async function build(
   const tmp = join(work, 'tmp');
   await mkdir(tmp, { recursive: true });
   // Builders spill layers to TMPDIR (/var/tmp by default), which can be small on runners.
-  const env = { ...process.env, TMPDIR: tmp };
+  const options = { env: { TMPDIR: tmp }, stream: true };
   return log.group(`Building ${request.platform} with ${builder}`, async () => {
     if (builder === 'docker') {
-      await exec('docker', dockerCommand(request), { env, stream: true });
+      await runner.run('docker', dockerCommand(request), options);
       return undefined;
     }
     const { build: bud, save } = buildahCommands(request, work);
-    await exec('buildah', bud, { env, stream: true });
-    await exec('buildah', save, { env, stream: true });
+    await runner.run('buildah', bud, options);
+    await runner.run('buildah', save, options);
     const digest = (await readFile(join(work, 'digest'), 'utf8')).trim();
     return isDigest(digest) ? digest : undefined;
   });

@@ -1,11 +1,10 @@
 import { accessSync, constants } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { ConfigurationError } from '@digestline/action-kit';
+import { ConfigurationError } from '@digestline/base';
 import type { Credentials } from '@digestline/oci';
-import { INPUT } from './constants.js';
-import { exec } from './exec.js';
-import type { SbomSource } from './inputs.js';
+import { INPUT, type SbomSource } from './options.js';
+import type { ProcessRunner } from './process.js';
 
 export interface Sbom {
   path: string;
@@ -94,7 +93,11 @@ export async function givenSbom(source: SbomSource): Promise<SbomResult | undefi
 }
 
 /** `auto`: an SBOM of the pushed image made by syft or trivy, when either is installed. */
-export async function generateSbom(target: ScanTarget, dir: string): Promise<SbomResult> {
+export async function generateSbom(
+  runner: ProcessRunner,
+  target: ScanTarget,
+  dir: string,
+): Promise<SbomResult> {
   const tool = ['syft', 'trivy'].find((name) => onPath(name));
   if (tool === undefined) {
     return {
@@ -104,6 +107,6 @@ export async function generateSbom(target: ScanTarget, dir: string): Promise<Sbo
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'sbom.spdx.json');
   const { args, env } = tool === 'syft' ? syftCommand(target, path) : trivyCommand(target, path);
-  await exec(tool, args, { env: { ...process.env, ...env } });
+  await runner.run(tool, args, { env });
   return { sbom: { path, document: await readSbom(path), tool } };
 }

@@ -1,0 +1,58 @@
+export {
+  type Builder,
+  type BuildRequest,
+  buildahCommands,
+  dockerCommand,
+  LAYOUT_TAG,
+  resolveBuilder,
+} from './builder.js';
+export {
+  checkPlatforms,
+  checkProvenance,
+  chooseSigning,
+  parseBuildArgs,
+  parseMergeDigests,
+  registryCredentials,
+} from './checks.js';
+export { BuildAndSignError, BuildOutputError, MergeError, registryAdvice } from './errors.js';
+export { type Attestor, type BuildHost, type BuildLog, fullLog } from './host.js';
+export {
+  assertDistinctPlatforms,
+  fetchPlatformManifest,
+  imageIndex,
+  type PushedManifest,
+  platformOf,
+  pushLayout,
+} from './layout.js';
+export {
+  BUILDERS,
+  type BuildAndSignOptions,
+  type BuilderChoice,
+  GHCR,
+  INPUT,
+  type SbomSource,
+  SIGNING,
+  type Signing,
+  type SigningChoice,
+} from './options.js';
+export { type Attested, buildAndSign, type Outcome } from './pipeline.js';
+export {
+  answers,
+  type ProcessRunner,
+  type RunOptions,
+  ToolError,
+  toolFailed,
+  toolNotStarted,
+} from './process.js';
+export {
+  generateSbom,
+  givenSbom,
+  onPath,
+  type Sbom,
+  type SbomResult,
+  type ScanTarget,
+  syftCommand,
+  trivyCommand,
+} from './sbom.js';
+export { createSigner, type ImageSigner } from './signer.js';
+export { allTags, defaultTags, type TagContext, tagSafe } from './tags.js';

@@ -1,0 +1,66 @@
+import type { Credentials, ImageReference } from '@digestline/oci';
+import type { GitHubBuildContext } from '@digestline/signing';
+import type { TagContext } from './tags.js';
+
+/**
+ * The build-and-sign inputs by the names users write in a workflow (action.yml must match): the one
+ * place they are spelled, because the errors below say which input to fix.
+ */
+export const INPUT = {
+  image: 'image',
+  context: 'context',
+  file: 'file',
+  platforms: 'platforms',
+  buildArgs: 'build-args',
+  tags: 'tags',
+  builder: 'builder',
+  push: 'push',
+  tag: 'tag',
+  registryUsername: 'registry-username',
+  registryPassword: 'registry-password',
+  githubToken: 'github-token',
+  signing: 'signing',
+  cosignPrivateKey: 'cosign-private-key',
+  cosignPassword: 'cosign-password',
+  sbom: 'sbom',
+  provenance: 'provenance',
+  mergeDigests: 'merge-digests',
+} as const;
+
+export const BUILDERS = ['auto', 'docker', 'buildah'] as const;
+export type BuilderChoice = (typeof BUILDERS)[number];
+
+export const SIGNING = ['auto', 'key', 'keyless', 'none'] as const;
+export type SigningChoice = (typeof SIGNING)[number];
+
+/** The registry whose default credentials are the workflow's own (`github.actor` and its token). */
+export const GHCR = 'ghcr.io';
+
+export type Signing = { kind: 'key'; pem: string; password: string } | { kind: 'keyless' } | { kind: 'none' };
+export type SbomSource = { kind: 'file'; path: string } | { kind: 'auto' } | { kind: 'none' };
+
+/** One run, checked: what `buildAndSign` builds, pushes, signs, attests and tags. */
+export interface BuildAndSignOptions {
+  /** Per-run scratch space (builder storage, layouts, a generated SBOM). */
+  runnerTemp: string;
+  /** The repository images are pushed to, without tag or digest. */
+  image: ImageReference;
+  /** Absolute paths. */
+  context: string;
+  file: string;
+  platforms: string[];
+  buildArgs: string[];
+  extraTags: string[];
+  builder: BuilderChoice;
+  push: boolean;
+  /** false: push by digest only, for per-platform jobs a later `merge-digests` job combines. */
+  tag: boolean;
+  credentials?: Credentials;
+  signing: Signing;
+  sbom: SbomSource;
+  provenance: boolean;
+  /** Per-platform manifest digests to merge into one index instead of building. */
+  mergeDigests: string[];
+  git: TagContext;
+  run: GitHubBuildContext;
+}

@@ -1,0 +1,182 @@
+// buildAndSign in-process against a real registry: merging per-platform images that are already there
+// (no builder needed), signing with a key or through an attestor, and failures that say what changed.
+import { freePort, type LocalRegistry, makeTempDir, startRegistry } from '@digestline/local';
+import { type ImageIndex, parseReference, RegistryClient } from '@digestline/oci';
+import {
+  encryptPrivateKey,
+  type GitHubBuildContext,
+  generateKeyPair,
+  keySigner,
+  PredicateType,
+  signStatement,
+  verifyAttestations,
+  verifyImage,
+} from '@digestline/signing';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { buildImage } from '../../../test/harness/images.js';
+import {
+  type Attestor,
+  BuildAndSignError,
+  type BuildAndSignOptions,
+  type BuildLog,
+  buildAndSign,
+  type ProcessRunner,
+} from '../src/index.js';
+
+const sha = 'ffac537e6cbbf934b08745a378932722df287a53';
+const context: GitHubBuildContext = {
+  serverUrl: 'https://github.com',
+  repository: 'octo-org/octo-repo',
+  sha,
+  ref: 'refs/heads/main',
+  workflow: 'octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main',
+  runId: 1,
+  runAttempt: 1,
+  builderId: 'https://github.com/actions/runner/github-hosted',
+};
+
+/** Merging runs no tool: any call is a failure of the test. */
+const noProcesses: ProcessRunner = {
+  run: async (command) => {
+    throw new Error(`${command} was run`);
+  },
+};
+
+function recordingLog(): BuildLog & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (m) => lines.push(`info: ${m}`),
+    warning: (m) => lines.push(`warning: ${m}`),
+    debug: (m) => lines.push(`debug: ${m}`),
+    notice: (m) => lines.push(`notice: ${m}`),
+  };
+}
+
+let registry: LocalRegistry;
+let client: RegistryClient;
+let temp: { path: string; remove(): Promise<void> };
+const digests: Record<string, string> = {};
+
+beforeAll(async () => {
+  [registry, temp] = await Promise.all([startRegistry({ mode: 'open' }), makeTempDir('build-pipeline')]);
+  client = new RegistryClient(registry.host, { retry: { attempts: 1 } });
+  for (const platform of ['linux/amd64', 'linux/arm64']) {
+    const image = await buildImage(
+      { host: registry.host },
+      { repository: 'team/app', tag: platform.replace('/', '-'), platform, files: { 'app.txt': platform } },
+    );
+    digests[platform] = image.digest;
+  }
+});
+
+afterAll(async () => {
+  await client?.close();
+  await Promise.all([registry?.stop(), temp?.remove()]);
+});
+
+function options(overrides: Partial<BuildAndSignOptions> = {}): BuildAndSignOptions {
+  return {
+    runnerTemp: temp.path,
+    image: parseReference(`${registry.host}/team/app`),
+    context: temp.path,
+    file: `${temp.path}/Dockerfile`,
+    platforms: [],
+    buildArgs: [],
+    extraTags: ['stable'],
+    builder: 'auto',
+    push: true,
+    tag: true,
+    signing: { kind: 'none' },
+    sbom: { kind: 'none' },
+    provenance: true,
+    mergeDigests: [digests['linux/amd64'] as string, digests['linux/arm64'] as string],
+    git: { ref: 'refs/heads/main', sha, defaultBranch: 'main' },
+    run: context,
+    ...overrides,
+  };
+}
+
+describe('merging per-platform digests into one signed index', () => {
+  test('with a key: the index is pushed, signed, its provenance attested, and tagged last', async () => {
+    const keys = generateKeyPair();
+    const pem = await encryptPrivateKey(keys.privateKey, 'pw');
+    const log = recordingLog();
+    const outcome = await buildAndSign(options({ signing: { kind: 'key', pem, password: 'pw' } }), {
+      processes: noProcesses,
+      log,
+    });
+    expect(outcome.platforms).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(outcome.tags).toEqual(
+      ['sha-ffac537', 'main-ffac537', 'latest', 'stable'].map((t) => `${registry.host}/team/app:${t}`),
+    );
+    const index = await client.getManifest('team/app', 'latest');
+    expect(index.digest).toBe(outcome.digest);
+    expect((JSON.parse(index.bytes.toString('utf8')) as ImageIndex).manifests.map((m) => m.digest)).toEqual([
+      digests['linux/amd64'],
+      digests['linux/arm64'],
+    ]);
+    const digest = outcome.digest as string;
+    expect((await verifyImage(client, 'team/app', digest, keys.publicKey)).verified).toHaveLength(1);
+    const attestations = await verifyAttestations(client, 'team/app', digest, keys.publicKey);
+    expect(attestations.verified.map((v) => v.statement.predicateType)).toEqual([
+      PredicateType.slsaProvenance,
+    ]);
+    expect(log.lines).toContain('notice: No SBOM attestation: "sbom: none".');
+  });
+
+  test("keyless: the host's attestor signs the provenance, which is the image's signature", async () => {
+    const keys = generateKeyPair();
+    const signed: string[] = [];
+    const attestor: Attestor = {
+      attest: (statement) => {
+        signed.push(statement.predicateType);
+        return signStatement(statement, keySigner(keys.privateKey));
+      },
+    };
+    const outcome = await buildAndSign(options({ signing: { kind: 'keyless' }, tag: false }), {
+      processes: noProcesses,
+      attestor,
+    });
+    expect(signed).toEqual([PredicateType.slsaProvenance]);
+    expect(outcome.signatureRef).toBe(`${registry.host}/team/app@${outcome.provenance?.referrer}`);
+    expect(outcome.tags).toEqual([]);
+  });
+
+  test('keyless without an attestor names the token input, before anything is pushed', async () => {
+    const error = await buildAndSign(options({ signing: { kind: 'keyless' } }), {
+      processes: noProcesses,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BuildAndSignError);
+    expect(error).toMatchObject({ code: 'CONFIGURATION', fault: 'user' });
+    expect((error as Error).message).toMatch(/needs "github-token".*Nothing was pushed, signed or tagged\.$/);
+  });
+});
+
+describe('failures say what to fix and what had changed', () => {
+  test('two digests of one platform are refused as the input they are, and nothing is written', async () => {
+    const before = (await client.listTags('team/app')).sort();
+    const amd64 = digests['linux/amd64'] as string;
+    const error = await buildAndSign(options({ mergeDigests: [amd64, amd64] }), {
+      processes: noProcesses,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'BuildAndSignError', code: 'MERGE', fault: 'user' });
+    expect((error as Error).message).toMatch(
+      /are both linux\/amd64.*Nothing was pushed, signed or tagged\.$/,
+    );
+    expect((await client.listTags('team/app')).sort()).toEqual(before);
+  });
+
+  test('an unreachable registry is the environment, named with the image input, before any build', async () => {
+    const host = `127.0.0.1:${await freePort()}`;
+    const error = await buildAndSign(
+      options({ image: parseReference(`${host}/team/app`), mergeDigests: [] }),
+      {
+        processes: noProcesses,
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', fault: 'environment' });
+    expect((error as Error).message).toContain(`Registry ${host} (from "image") could not be reached`);
+    expect((error as Error).message).toContain('Nothing was pushed, signed or tagged.');
+  });
+});
