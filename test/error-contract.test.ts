@@ -3,7 +3,7 @@ import { expect, test } from '@jest/globals';
 
 // Loaded one after another, signing first: loaded in the opposite order inside Jest's VM, the Kubernetes
 // client and sigstore's fetch meet in a require(esm) cycle of their shared proxy-agent dependency.
-const names = ['signing', 'oci', 'promotion', 'scan', 'migrations', 'canary', 'cli', 'base'];
+const names = ['signing', 'build', 'oci', 'promotion', 'scan', 'migrations', 'canary', 'cli', 'base'];
 const modules: Record<string, Record<string, unknown>> = {};
 for (const name of names) modules[name] = await import(`@digestline/${name}`);
 
