@@ -1,8 +1,10 @@
-import { type Catalog, checkStatement, type Hit, MigrationState } from './checks.js';
 import { configuredSetting, type LintConfig } from './config.js';
 import { type Migration, missingDowns } from './discovery.js';
 import { LineIndex, parseSql, type Statement } from './parser.js';
+import { REGISTRY } from './rules/index.js';
 import { DESTRUCTIVE_RULES, isRuleId, RULES, type RuleId, type Severity } from './rules.js';
+import { type Catalog, MigrationState, TRACKERS } from './state.js';
+import { type Hit, Walker } from './walker.js';
 
 export interface Finding {
   /** Relative to the workspace, `/`-separated. */
@@ -39,6 +41,7 @@ export interface LintResult {
 }
 
 const STATEMENT_LIMIT = 300;
+const walker = new Walker(REGISTRY, TRACKERS);
 const IGNORE = /--\s*migration-check:ignore\b[ \t]*([^\s]*)[ \t]*(.*)$/gm;
 
 /** Parses every migration and applies every rule. `parseSql` needs `loadParser()` to have run. */
@@ -108,7 +111,7 @@ export function lintMigrations(migrations: Migration[], options: LintOptions): L
     const state = new MigrationState(migration, outcome.statements.length, options.postgresVersion, catalog);
     let previousEnd = 0;
     for (const statement of outcome.statements) {
-      const hits = checkStatement(statement, state);
+      const hits = walker.check(statement, state);
       const gap = migration.sql.slice(previousEnd, statement.start);
       previousEnd = statement.end;
       const ignored = suppressions(gap, (problem) =>

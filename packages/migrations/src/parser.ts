@@ -1,14 +1,15 @@
 import './parser-env.js';
+import type { ParseResult, RawStmt } from '@pgsql/types';
 import { hasSqlDetails, loadModule, parseSync } from 'libpg-query';
-
-/** One parse node as libpg-query's JSON has it: `{ "<NodeType>": { …fields } }`. */
-export type Node = Record<string, unknown>;
+import { type AnyNode, type NodeKind, withKind } from './nodes.js';
 
 export interface Statement {
   /** The node type, e.g. `AlterTableStmt`. */
-  kind: string;
-  /** The node's fields. */
+  kind: NodeKind;
+  /** The node's fields, untyped: what a walk over any node reads (the dry-run's). */
   node: Record<string, unknown>;
+  /** The same node typed by @pgsql/types, narrowed by `kind`: what the rules read. */
+  ast: AnyNode;
   /** UTF-16 index of the first character in the parsed text. */
   start: number;
   /** UTF-16 index just past the last character (before the `;`, trailing blanks dropped). */
@@ -32,17 +33,11 @@ export async function loadParser(): Promise<void> {
 }
 
 /** libpg-query's parse tree as it comes, positions in UTF-8 bytes: what `parseSql` builds on. */
-export function parseTree(sql: string): unknown {
+export function parseTree(sql: string): ParseResult {
   return parseSync(sql);
 }
 
 const NON_ASCII = /[^\p{ASCII}]/u;
-
-interface RawStatement {
-  stmt?: Node;
-  stmt_location?: number;
-  stmt_len?: number;
-}
 
 /**
  * Parses SQL with PostgreSQL's own grammar. Positions come back as UTF-8 byte offsets (statements) and
@@ -50,9 +45,9 @@ interface RawStatement {
  */
 export function parseSql(sql: string): ParseOutcome {
   if (sql.trim() === '') return { statements: [] };
-  let raw: RawStatement[];
+  let raw: RawStmt[];
   try {
-    raw = (parseTree(sql) as { stmts?: RawStatement[] }).stmts ?? [];
+    raw = parseTree(sql).stmts ?? [];
   } catch (error) {
     if (!hasSqlDetails(error)) throw error;
     const details = error.sqlDetails as { message: string; cursorPosition: number };
@@ -64,14 +59,14 @@ export function parseSql(sql: string): ParseOutcome {
   const toIndex = NON_ASCII.test(sql) ? byteToIndexMapper(sql) : (byte: number) => byte;
   const statements: Statement[] = [];
   for (const entry of raw) {
-    const [kind, node] = Object.entries(entry.stmt ?? {})[0] ?? [];
-    if (kind === undefined) continue;
+    const ast = entry.stmt && withKind(entry.stmt);
+    if (ast === undefined) continue;
     const startByte = entry.stmt_location ?? 0;
     const start = toIndex(startByte);
     // A length of 0 means "to the end of the text" (the last statement without a semicolon).
     let end = entry.stmt_len ? toIndex(startByte + entry.stmt_len) : sql.length;
     while (end > start && /\s/.test(sql[end - 1] as string)) end--;
-    statements.push({ kind, node: node as Record<string, unknown>, start, end });
+    statements.push({ kind: ast.kind, node: ast.node as Record<string, unknown>, ast, start, end });
   }
   return { statements };
 }
