@@ -10,9 +10,14 @@ import {
   type TestKeys,
 } from '../../../packages/promotion/test/helpers.js';
 import { type FaultProxy, startFaultProxy } from '../../../test/harness/fault-proxy.js';
-import { type GitHubFixture, type RecordedRequest, startGitHub } from '../../../test/harness/github.js';
+import { type GitHubFixture, startGitHub } from '../../../test/harness/github.js';
+import {
+  expectDeployment as expectFixtureDeployment,
+  statusesSent as fixtureStatuses,
+  lastDeploymentId,
+  SHA,
+} from './deployments-fixture.js';
 
-const SHA = 'ffac537e6cbbf934b08745a378932722df287a53';
 const TOKEN = 'ghs_promoteTestToken0123456789';
 const repository = 'team/app';
 let registry: LocalRegistry;
@@ -20,7 +25,6 @@ let client: RegistryClient;
 let github: GitHubFixture;
 let keys: TestKeys;
 let otherKeys: TestKeys;
-let nextId = 100;
 
 beforeAll(async () => {
   [registry, github, keys, otherKeys] = await Promise.all([
@@ -37,57 +41,8 @@ afterAll(async () => {
 });
 afterEach(() => github.assertDone());
 
-function deployment(id: number, req: RecordedRequest) {
-  const body = req.body as { ref: string; environment: string; payload: unknown; description?: string };
-  const url = `https://api.github.com/repos/octo-org/octo-repo/deployments/${id}`;
-  return {
-    url,
-    id,
-    node_id: `DE_${id}`,
-    sha: SHA,
-    ref: body.ref,
-    task: 'deploy',
-    payload: body.payload,
-    environment: body.environment,
-    description: body.description ?? null,
-    creator: null,
-    created_at: '2025-01-02T03:04:05Z',
-    updated_at: '2025-01-02T03:04:05Z',
-    statuses_url: `${url}/statuses`,
-    repository_url: 'https://api.github.com/repos/octo-org/octo-repo',
-  };
-}
-
-function deploymentStatus(req: RecordedRequest) {
-  const body = req.body as { state: string; description?: string; environment?: string; log_url?: string };
-  const url = `${req.path}/1`;
-  return {
-    url: `https://api.github.com${url}`,
-    id: 1,
-    node_id: 'DES_1',
-    state: body.state,
-    creator: null,
-    description: body.description ?? '',
-    environment: body.environment ?? '',
-    target_url: 'https://github.com/octo-org/octo-repo/actions/runs/1658821493',
-    created_at: '2025-01-02T03:04:05Z',
-    updated_at: '2025-01-02T03:04:05Z',
-    deployment_url: 'https://api.github.com/repos/octo-org/octo-repo/deployments/1',
-    repository_url: 'https://api.github.com/repos/octo-org/octo-repo',
-    log_url: body.log_url ?? '',
-  };
-}
-
-/** The deployment the action is expected to create, and its one status. */
-function expectDeployment(): void {
-  github.on('repos/create-deployment', (req) => ({ status: 201, body: deployment(++nextId, req) }));
-  github.on('repos/create-deployment-status', (req) => ({ status: 201, body: deploymentStatus(req) }));
-}
-
-const statusesSent = () =>
-  github.requests
-    .filter((r) => r.operationId === 'repos/create-deployment-status')
-    .map((r) => (r.body as { state: string }).state);
+const expectDeployment = () => expectFixtureDeployment(github);
+const statusesSent = () => fixtureStatuses(github);
 
 function inputs(extra: Record<string, string> = {}, image = `${registry.host}/${repository}`) {
   return {
@@ -133,7 +88,7 @@ describe('promote action', () => {
       'image-ref': `${registry.host}/${repository}@${digest}`,
       'previous-digest': '',
       'promoted-tag': 'staging',
-      'deployment-id': String(nextId),
+      'deployment-id': String(lastDeploymentId()),
     });
     expect((await client.headManifest(repository, 'staging'))?.digest).toBe(digest);
     expect(result.summary).toContain('### Promoted dev → staging');

@@ -1,4 +1,4 @@
-import { DigestlineError } from '@digestline/base';
+import { DigestlineError, errorClass } from '@digestline/base';
 /** Which gate refused a promotion; the action layer reports every kind as the user's to fix. */
 export type RefusedCheck =
   | 'input'
@@ -22,3 +22,13 @@ export class PromotionRefusedError extends DigestlineError<'PROMOTION_REFUSED'> 
     super(message, { code: 'PROMOTION_REFUSED', fault: 'user' });
   }
 }
+
+/**
+ * The tag moved but what must go with it (the signed record) could not be written, even after retries.
+ * The message says what became of the tag: put back, left to another writer, or left without a record.
+ */
+export class PromotionIncompleteError extends errorClass(
+  'PromotionIncompleteError',
+  'PROMOTION_INCOMPLETE',
+  'environment',
+) {}

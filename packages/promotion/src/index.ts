@@ -4,7 +4,7 @@ export {
   type CopyReport,
   copyWithEvidence,
 } from './copy.js';
-export { PromotionRefusedError, type RefusedCheck } from './errors.js';
+export { PromotionIncompleteError, PromotionRefusedError, type RefusedCheck } from './errors.js';
 export {
   checkStep,
   DEFAULT_ENVIRONMENTS,
@@ -15,6 +15,7 @@ export {
   parseLadder,
 } from './ladder.js';
 export { promote } from './promote.js';
+export type { WriteRetry } from './retry.js';
 export {
   findPromotionRecords,
   PROMOTION_PREDICATE_TYPE,

@@ -10,7 +10,8 @@ import {
   nameOf,
   type Plan,
 } from './checks.js';
-import { type CopyReport, copyWithEvidence } from './copy.js';
+import { type CopyReport, copyWithEvidence, manifestOrNothing } from './copy.js';
+import { PromotionIncompleteError } from './errors.js';
 import { type PromotionPredicate, writePromotionRecord } from './record.js';
 import type { PromotionRequest, PromotionResult } from './request.js';
 
@@ -79,8 +80,61 @@ async function apply(
 ): Promise<Applied> {
   const copy = await copyIntoTarget(plan, log);
   await moveTag(plan, manifest);
-  const recordDigest = await writeRecord(plan, previousDigest);
+  let recordDigest: string;
+  try {
+    recordDigest = await writeRecord(plan, previousDigest, log);
+  } catch (error) {
+    throw await putTagBack(plan, previousDigest, error);
+  }
   return { ...(copy === undefined ? {} : { copy }), recordDigest };
+}
+
+/**
+ * The tag moved but its record could not be written: without a record the next step would refuse what
+ * the environment now runs. The tag goes back to its previous digest, but only while it still points to
+ * what this run put there (read back first: registries offer no compare-and-set, so this narrows the
+ * window to one round trip). Returns the error that says what became of the tag.
+ */
+async function putTagBack(
+  plan: Plan,
+  previousDigest: string | undefined,
+  cause: unknown,
+): Promise<PromotionIncompleteError> {
+  const { target, targetTag, digest } = plan;
+  const tag = `${nameOf(target)}:${targetTag}`;
+  const failed = `The promotion record of ${digest} could not be written to ${nameOf(target)} (${(cause as Error).message})`;
+  const again = 'Run the promotion again once the registry accepts writes.';
+  const fail = (what: string, error?: unknown) =>
+    new PromotionIncompleteError(`${failed}; ${what} ${again}`, { cause: error ?? cause });
+  let now: Manifest | undefined;
+  try {
+    now = await manifestOrNothing(target, targetTag);
+  } catch (error) {
+    return fail(
+      `${tag} could not be read back (${(error as Error).message}), so it was not put back: it may point to ${digest} without a promotion record.`,
+      error,
+    );
+  }
+  if (now?.digest !== digest) {
+    return fail(
+      `${tag} now points to ${now?.digest ?? 'nothing'}: another writer moved it after this run, so it was left as it is.`,
+    );
+  }
+  if (previousDigest === undefined) {
+    return fail(
+      `${tag} did not exist before and now points to ${digest} with no promotion record (a registry deletes manifests only by digest, which would delete the image); the next step will refuse it until this promotion succeeds.`,
+    );
+  }
+  try {
+    const previous = await target.client.getManifest(target.repository, previousDigest);
+    await target.client.putManifest(target.repository, targetTag, previous.bytes, previous.mediaType);
+  } catch (error) {
+    return fail(
+      `putting ${tag} back to ${previousDigest} failed too (${(error as Error).message}): it points to ${digest} without a promotion record.`,
+      error,
+    );
+  }
+  return fail(`${tag} was put back to ${previousDigest}, so the environment runs what it ran before.`);
 }
 
 async function copyIntoTarget(plan: Plan, log: Logger): Promise<CopyReport | undefined> {
@@ -111,7 +165,7 @@ async function moveTag(plan: Plan, manifest: Manifest): Promise<void> {
 }
 
 /** The signed record that makes the next step provable. */
-async function writeRecord(plan: Plan, previousDigest: string | undefined): Promise<string> {
+async function writeRecord(plan: Plan, previousDigest: string | undefined, log: Logger): Promise<string> {
   const { request, target } = plan;
   const predicate: PromotionPredicate = {
     environment: plan.targetEnv,
@@ -129,6 +183,7 @@ async function writeRecord(plan: Plan, previousDigest: string | undefined): Prom
     plan.digest,
     predicate,
     request.recordSigner.signer,
+    { log, options: request.recordRetry ?? {} },
   );
   return record.digest;
 }

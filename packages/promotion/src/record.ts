@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { type Logger, silentLogger } from '@digestline/base';
 import type { RegistryClient } from '@digestline/oci';
 import {
   attach,
@@ -10,6 +11,7 @@ import {
   verifyAttestations,
 } from '@digestline/signing';
 import type { PromotionMode } from './ladder.js';
+import { retryWrite, type WriteRetry } from './retry.js';
 
 /**
  * The in-toto predicate type of a promotion record. Ours: no public predicate says "this digest was
@@ -50,16 +52,25 @@ export function promotionStatement(
   return statement(imageSubject(predicate.image, digest), PROMOTION_PREDICATE_TYPE, predicate);
 }
 
-/** Signs the record and stores it as a referrer of the digest (or in the fallback tag index). */
+/**
+ * Signs the record once and stores it as a referrer of the digest (or in the fallback tag index). Storing
+ * the same signed bundle again changes nothing, so a failed store is retried with `retry`.
+ */
 export async function writePromotionRecord(
   client: RegistryClient,
   repository: string,
   digest: string,
   predicate: PromotionPredicate,
   signer: Signer,
+  retry: { log: Logger; options?: WriteRetry } = { log: silentLogger, options: { attempts: 1 } },
 ): Promise<{ digest: string }> {
   const bundle = await signStatement(promotionStatement(digest, predicate), signer);
-  return attach(client, repository, digest, bundle);
+  return retryWrite(
+    `Writing the promotion record of ${digest} for ${predicate.environment}`,
+    () => attach(client, repository, digest, bundle),
+    retry.log,
+    retry.options,
+  );
 }
 
 export interface FoundRecords {

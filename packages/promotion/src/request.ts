@@ -5,6 +5,7 @@ import type { CopyProgress, CopyReport } from './copy.js';
 import { PromotionRefusedError } from './errors.js';
 import { DEFAULT_ENVIRONMENTS, type PromotionMode } from './ladder.js';
 import type { RunContext } from './record.js';
+import type { WriteRetry } from './retry.js';
 
 export interface Repository {
   client: RegistryClient;
@@ -48,6 +49,8 @@ export interface PromotionRequest {
   run?: RunContext;
   /** Progress of the copy into `target`, when it is another repository (a terminal draws it). */
   onProgress?: (progress: CopyProgress) => void;
+  /** Tries of the record write (idempotent: the same signed bundle); default 3, 500 ms apart, doubling. */
+  recordRetry?: WriteRetry;
   /** For tests and replays: the record's timestamp. */
   now?: () => Date;
 }
