@@ -68,7 +68,7 @@ export async function main(inputs: Inputs = readInputs()): Promise<void> {
     [OUTPUT.counts]: outcome.counts,
     [OUTPUT.sarif]: outcome.sarif.path,
   });
-  annotateOutcome(outcome, issues);
+  annotateOutcome(outcome, inputs, issues);
   await writeSummary(summarySections(outcome, inputs, upload, issues));
 
   const failure = failureMessage(outcome, inputs, upload);

@@ -17,7 +17,15 @@ const where = (finding: Finding) =>
     ? `${finding.location.file}${finding.location.line ? `:${finding.location.line}` : ''}`
     : [finding.targets.join(', '), finding.artifactPath].filter(Boolean).join(' ');
 
-export function annotateOutcome(outcome: GateOutcome, issues: IssueSync | undefined): void {
+export function annotateOutcome(outcome: GateOutcome, inputs: Inputs, issues: IssueSync | undefined): void {
+  for (const budget of outcome.budgets.filter((b) => b.tolerated > 0)) {
+    const ids = outcome.tolerated.filter((f) => f.severity === budget.severity).map((f) => f.id);
+    annotate(
+      'warning',
+      `The budget \`${budget.severity}: ${budget.limit}\` lets ${budget.tolerated} ${budget.severity} finding(s) pass that the threshold ${inputs.threshold} would block: ${listed(ids)}. Fix them, or waive each one with a reason and an expiry date.`,
+      { file: outcome.policy.file, line: budget.line, title: 'Budget lets blocking findings pass' },
+    );
+  }
   for (const waiver of outcome.expiredWaivers) {
     annotate(
       'warning',
@@ -49,6 +57,12 @@ export function annotateOutcome(outcome: GateOutcome, issues: IssueSync | undefi
   }
 }
 
+function listed(ids: string[], max = 5): string {
+  const unique = [...new Set(ids)];
+  const shown = unique.slice(0, max).join(', ');
+  return unique.length > max ? `${shown} and ${unique.length - max} more` : shown;
+}
+
 const fixNote = (finding: Finding) =>
   finding.kind !== 'vulnerability'
     ? ''
@@ -66,8 +80,10 @@ export function summarySections(
   for (const finding of outcome.blocking) {
     blockingBySeverity.set(finding.severity, (blockingBySeverity.get(finding.severity) ?? 0) + 1);
   }
+  const letThrough =
+    outcome.tolerated.length > 0 ? `, ${outcome.tolerated.length} let through by budgets` : '';
   const sections = [
-    `### scan-gate ${outcome.passed ? 'passed' : 'failed'}: ${outcome.blocking.length} blocking finding(s) at threshold \`${inputs.threshold}\``,
+    `### scan-gate ${outcome.passed ? 'passed' : 'failed'}: ${outcome.blocking.length} blocking finding(s) at threshold \`${inputs.threshold}\`${letThrough}`,
     table(
       ['severity', 'findings', 'blocking'],
       SEVERITIES.map((severity) => [
@@ -77,23 +93,10 @@ export function summarySections(
       ]),
     ),
   ];
-  if (outcome.blocking.length > 0) {
-    const shown = outcome.blocking.slice(0, BLOCKING_SHOWN);
-    sections.push(
-      `#### Blocking${outcome.blocking.length > shown.length ? ` (top ${shown.length} of ${outcome.blocking.length})` : ''}`,
-      table(
-        ['id', 'severity', 'package', 'installed', 'fixed in', 'where'],
-        shown.map((f) => [
-          f.id,
-          f.severity,
-          f.package ?? '',
-          f.installedVersion ?? '',
-          f.kind === 'vulnerability' ? (f.fixedVersion ?? 'no fix yet') : '',
-          where(f),
-        ]),
-      ),
-    );
-  }
+  sections.push(
+    ...findingTable('Blocking', outcome.blocking),
+    ...findingTable('Let through by budgets', outcome.tolerated),
+  );
   if (outcome.waived.length > 0 || outcome.expiredWaivers.length > 0) {
     sections.push(
       '#### Waivers',
@@ -153,6 +156,26 @@ export function summarySections(
     ),
   );
   return sections;
+}
+
+/** A heading and a table of the most severe findings, or nothing when there are none. */
+function findingTable(heading: string, findings: Finding[]): string[] {
+  if (findings.length === 0) return [];
+  const shown = findings.slice(0, BLOCKING_SHOWN);
+  return [
+    `#### ${heading}${findings.length > shown.length ? ` (top ${shown.length} of ${findings.length})` : ''}`,
+    table(
+      ['id', 'severity', 'package', 'installed', 'fixed in', 'where'],
+      shown.map((f) => [
+        f.id,
+        f.severity,
+        f.package ?? '',
+        f.installedVersion ?? '',
+        f.kind === 'vulnerability' ? (f.fixedVersion ?? 'no fix yet') : '',
+        where(f),
+      ]),
+    ),
+  ];
 }
 
 /** Why the step fails, or undefined when it passes. */

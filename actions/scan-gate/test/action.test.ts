@@ -36,6 +36,9 @@ const gate = (inputs: Record<string, string>, env: Record<string, string> = {}) 
 const errors = (result: ActionResult) =>
   result.annotations.filter((a) => a.level === 'error').map((a) => a.message);
 
+/** A date `days` from today (UTC), as a policy writes it. */
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
 describe('the gate', () => {
   test('passes a report with nothing at or above the threshold, and writes outputs, SARIF and summary', async () => {
     await place({ 'trivy.json': 'corpus:trivy/trivy-image-alpine-310.json' });
@@ -116,6 +119,7 @@ describe('the gate', () => {
   });
 
   test('a policy applies active waivers and warns on its line about an expired one', async () => {
+    const expires = inDays(200);
     await place({
       'image.json': 'corpus:trivy/trivy-image-juice-shop-LARGE.json',
       '.github/scan-policy.yml': [
@@ -125,7 +129,7 @@ describe('the gate', () => {
         '  - id: CVE-2025-4802',
         '    package: libc6',
         '    reason: no setuid binaries in the image',
-        '    expires: 2999-12-31',
+        `    expires: ${expires}`,
         '  - id: private-key',
         '    reason: test fixtures',
         '    expires: 2020-01-31',
@@ -148,10 +152,62 @@ describe('the gate', () => {
       title: 'Expired waiver',
     });
     expect(result.summary).toContain(
-      '| CVE-2025-4802 | applied | 2999-12-31 | 1 | no setuid binaries in the image |',
+      `| CVE-2025-4802 | applied | ${expires} | 1 | no setuid binaries in the image |`,
     );
     expect(result.summary).toContain('| private-key | **expired** | 2020-01-31 | 0 | test fixtures |');
     expect(result.summary).toContain('| medium | 30 | 26 | within |');
+  });
+
+  test("waived findings stay in the SARIF, suppressed with the waiver's reason, so their alerts are dismissed", async () => {
+    await place({
+      'image.json': 'corpus:trivy/trivy-image-juice-shop-LARGE.json',
+      'policy.yml': `waivers:\n  - id: CVE-2025-4802\n    package: libc6\n    reason: no setuid binaries in the image\n    expires: ${inDays(30)}\n`,
+    });
+    const result = await gate({ reports: 'image.json', policy: 'policy.yml', 'fail-on': 'never' });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs.blocking).toBe('32');
+    const sarif = JSON.parse(await readFile(join(workspace.path, 'scan-gate.sarif'), 'utf8'));
+    const results = sarif.runs[0].results as { ruleId: string; suppressions?: unknown[] }[];
+    expect(results).toHaveLength(75);
+    expect(results.filter((r) => r.suppressions !== undefined)).toEqual([
+      expect.objectContaining({
+        ruleId: 'CVE-2025-4802',
+        suppressions: [
+          { kind: 'external', status: 'accepted', justification: 'no setuid binaries in the image' },
+        ],
+      }),
+    ]);
+  });
+
+  test('a budget that lets findings at or above the threshold pass says so on its line and in the summary', async () => {
+    await place({
+      'image.json': 'corpus:trivy/trivy-image-juice-shop-LARGE.json',
+      'policy.yml': 'budgets:\n  critical: 8\n  high: 30\n  medium: 50\n',
+    });
+    const result = await gate({ reports: 'image.json', policy: 'policy.yml' });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toMatchObject({ passed: 'true', blocking: '0' });
+    const warnings = result.annotations.filter((a) => a.title === 'Budget lets blocking findings pass');
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        level: 'warning',
+        file: 'policy.yml',
+        line: 2,
+        message: expect.stringMatching(
+          /^The budget `critical: 8` lets 8 critical finding\(s\) pass that the threshold high would block: CVE-\S+, .* and 2 more\. Fix them, or waive each one with a reason and an expiry date\.$/,
+        ),
+      }),
+      expect.objectContaining({
+        level: 'warning',
+        file: 'policy.yml',
+        line: 3,
+        message: expect.stringMatching(/^The budget `high: 30` lets 25 high finding\(s\) pass/),
+      }),
+    ]);
+    expect(result.summary).toContain(
+      '### scan-gate passed: 0 blocking finding(s) at threshold `high`, 33 let through by budgets',
+    );
+    expect(result.summary).toContain('#### Let through by budgets (top 20 of 33)');
   });
 });
 
@@ -230,6 +286,38 @@ describe('bad input fails with a fix and changes nothing', () => {
     await refused(
       { reports: 'a.json', policy: 'policy.yml' },
       /^policy\.yml:2: waiver 1 \(CVE-2024-1\) has no `expires`/,
+    );
+  });
+
+  test('a waiver that expires beyond the horizon, named with its date and the latest allowed', async () => {
+    await place({
+      'a.json': 'corpus:trivy/trivy-fs-npm.json',
+      'policy.yml': 'waivers:\n  - id: CVE-2024-1\n    reason: accepted\n    expires: 2999-12-31\n',
+    });
+    await refused(
+      { reports: 'a.json', policy: 'policy.yml' },
+      /^policy\.yml:2: waiver 1 \(CVE-2024-1\) expires on 2999-12-31, more than 365 days ahead \(`max-waiver-days`\); set `expires` to \d{4}-\d{2}-\d{2} or earlier/,
+    );
+  });
+
+  test('max-waiver-days in the policy shortens the horizon', async () => {
+    await place({
+      'a.json': 'corpus:trivy/trivy-fs-npm.json',
+      'policy.yml': `max-waiver-days: 30\nwaivers:\n  - id: CVE-2024-1\n    reason: accepted\n    expires: ${inDays(60)}\n`,
+    });
+    await refused(
+      { reports: 'a.json', policy: 'policy.yml' },
+      new RegExp(
+        `^policy\\.yml:3: waiver 1 \\(CVE-2024-1\\) expires on ${inDays(60)}, more than 30 days ahead`,
+      ),
+    );
+  });
+
+  test('kinds: [] would judge nothing', async () => {
+    await place({ 'a.json': 'corpus:trivy/trivy-fs-npm.json', 'policy.yml': 'kinds: []\n' });
+    await refused(
+      { reports: 'a.json', policy: 'policy.yml' },
+      /^policy\.yml:1: `kinds: \[\]` leaves nothing/,
     );
   });
 

@@ -34,7 +34,7 @@ export interface GateOutcome extends GateResult {
   sarif: Omit<SarifOutput, 'text'> & { path: string };
 }
 
-async function loadPolicy(path: string | undefined, cwd: string): Promise<Policy> {
+async function loadPolicy(path: string | undefined, cwd: string, now: Date): Promise<Policy> {
   if (path === undefined) return EMPTY_POLICY;
   const text = await readFile(resolve(cwd, path), 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') {
@@ -44,12 +44,13 @@ async function loadPolicy(path: string | undefined, cwd: string): Promise<Policy
     }
     throw error;
   });
-  return parsePolicy(text, path);
+  return parsePolicy(text, path, { now });
 }
 
 /** Reads every report, merges, applies the policy and writes the SARIF: the whole gate, minus GitHub. */
 export async function runGate(run: GateRun): Promise<GateOutcome> {
-  const policy = await loadPolicy(run.policy, run.cwd);
+  const now = run.now ?? new Date();
+  const policy = await loadPolicy(run.policy, run.cwd, now);
   const generated = run.generated ?? [];
   const found =
     run.reports.length > 0 || generated.length === 0 ? await findReports(run.reports, run.cwd) : [];
@@ -66,14 +67,16 @@ export async function runGate(run: GateRun): Promise<GateOutcome> {
     threshold: run.threshold,
     ignoreUnfixed: run.ignoreUnfixed,
     policy,
-    now: run.now ?? new Date(),
+    now,
   });
-  // Waived and ignored findings stay out of the Security tab too: the SARIF shows what the gate judged.
+  // Waived findings stay in, suppressed with their reason, so their alerts read as dismissed rather than
+  // fixed; findings the gate did not judge (kinds, ignore-unfixed) stay out.
   const { text, ...sarif } = writeSarif(result.findings, {
     category: run.category,
     dockerfile: run.dockerfile,
     toolVersion: run.toolVersion,
     limits: run.limits,
+    waived: result.waived,
   });
   const path = resolve(run.cwd, run.sarif);
   await mkdir(dirname(path), { recursive: true });

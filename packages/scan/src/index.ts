@@ -29,6 +29,7 @@ export {
 export { parseReportJson } from './json.js';
 export {
   type BudgetResult,
+  DEFAULT_MAX_WAIVER_DAYS,
   EMPTY_POLICY,
   evaluate,
   type GateOptions,

@@ -34,16 +34,44 @@ export interface Policy {
   file?: string;
   waivers: Waiver[];
   budgets: Partial<Record<Severity, number>>;
+  /** Line of each budget in the policy file, for annotations. */
+  budgetLines?: Partial<Record<Severity, number>>;
   kinds: Kind[];
+  /** How far ahead a waiver may expire, so that every waiver comes up for review again. */
+  maxWaiverDays: number;
 }
 
-export const EMPTY_POLICY: Policy = { waivers: [], budgets: {}, kinds: [...KINDS] };
+export const DEFAULT_MAX_WAIVER_DAYS = 365;
 
-const TOP_KEYS = ['waivers', 'budgets', 'kinds'];
+export const EMPTY_POLICY: Policy = {
+  waivers: [],
+  budgets: {},
+  kinds: [...KINDS],
+  maxWaiverDays: DEFAULT_MAX_WAIVER_DAYS,
+};
+
+const TOP_KEYS = ['waivers', 'budgets', 'kinds', 'max-waiver-days'];
 const WAIVER_KEYS = ['id', 'package', 'target', 'reason', 'expires'];
+const DAY_MS = 86_400_000;
 
-/** Reads the policy file; every mistake names the file, the line and the fix. */
-export function parsePolicy(text: string, file: string): Policy {
+/** YYYY-MM-DD that names a day of the calendar (no 2026-02-30). */
+function isCalendarDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const time = Date.parse(`${text}T00:00:00Z`);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === text;
+}
+
+/** The last day (UTC) a waiver written today may run to. */
+function latestExpiry(now: Date, days: number): string {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return new Date(today + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * Reads the policy file; every mistake names the file, the line and the fix. `now` decides how far
+ * ahead a waiver may expire.
+ */
+export function parsePolicy(text: string, file: string, options: { now?: Date } = {}): Policy {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lineOf = (node: unknown): number | undefined => {
@@ -73,16 +101,45 @@ export function parsePolicy(text: string, file: string): Policy {
     }
   }
 
-  const policy: Policy = { file, waivers: [], budgets: {}, kinds: [...KINDS] };
+  const policy: Policy = {
+    file,
+    waivers: [],
+    budgets: {},
+    budgetLines: {},
+    kinds: [...KINDS],
+    maxWaiverDays: DEFAULT_MAX_WAIVER_DAYS,
+  };
 
   const kindsNode = root.get('kinds', true);
   if (kindsNode !== undefined) {
-    const kinds = (kindsNode as { toJSON(): unknown }).toJSON();
-    if (!Array.isArray(kinds) || kinds.some((kind) => !KINDS.includes(kind))) {
-      fail(`\`kinds\` must be a list of ${KINDS.join(', ')}; got ${JSON.stringify(kinds)}.`, kindsNode);
+    const kinds = isSeq(kindsNode)
+      ? (kindsNode as unknown as YAMLSeq).items.map((item) => (item as { value?: unknown })?.value)
+      : undefined;
+    if (kinds === undefined || kinds.some((kind) => !KINDS.includes(kind as Kind))) {
+      const got = kinds ?? (kindsNode as { value?: unknown }).value;
+      fail(`\`kinds\` must be a list of ${KINDS.join(', ')}; got ${String(JSON.stringify(got))}.`, kindsNode);
     }
-    policy.kinds = kinds as Kind[];
+    if (kinds?.length === 0) {
+      fail(
+        `\`kinds: []\` leaves nothing for the gate to judge; list the kinds to judge (${KINDS.join(', ')}) or remove \`kinds\` to judge all of them.`,
+        kindsNode,
+      );
+    }
+    policy.kinds = [...new Set(kinds as Kind[])];
   }
+
+  const horizonNode = root.get('max-waiver-days', true);
+  if (horizonNode !== undefined) {
+    const days = (horizonNode as { value?: unknown }).value;
+    if (!(typeof days === 'number' && Number.isInteger(days) && days >= 1)) {
+      fail(
+        `\`max-waiver-days\` must be a whole number of days of at least 1, e.g. \`max-waiver-days: 90\`; got ${String(JSON.stringify(days ?? null))}.`,
+        horizonNode,
+      );
+    }
+    policy.maxWaiverDays = days as number;
+  }
+  const latest = latestExpiry(options.now ?? new Date(), policy.maxWaiverDays);
 
   const budgetsNode = root.get('budgets', true);
   if (budgetsNode !== undefined) {
@@ -101,6 +158,7 @@ export function parsePolicy(text: string, file: string): Policy {
         );
       }
       policy.budgets[severity as Severity] = limit as number;
+      (policy.budgetLines as Partial<Record<Severity, number>>)[severity as Severity] = lineOf(pair.key);
     }
   }
 
@@ -130,11 +188,15 @@ export function parsePolicy(text: string, file: string): Policy {
       const expires = text('expires');
       if (!expires)
         fail(`${label} has no \`expires\`; set a date such as 2026-12-31 so the waiver is reviewed.`, item);
-      if (
-        !/^\d{4}-\d{2}-\d{2}$/.test(expires as string) ||
-        Number.isNaN(Date.parse(`${expires}T00:00:00Z`))
-      ) {
+      if (!isCalendarDate(expires as string)) {
         fail(`${label} has \`expires: ${expires}\`; write the date as YYYY-MM-DD.`, item);
+      }
+      // Both are YYYY-MM-DD, so text order is date order.
+      if ((expires as string) > latest) {
+        fail(
+          `${label} expires on ${expires}, more than ${policy.maxWaiverDays} days ahead (\`max-waiver-days\`); set \`expires\` to ${latest} or earlier and renew the waiver when it is reviewed again.`,
+          item,
+        );
       }
       policy.waivers.push({
         id: id as string,
@@ -177,12 +239,18 @@ export interface BudgetResult {
   limit: number;
   count: number;
   exceeded: boolean;
+  /** Findings at or above the threshold that this budget let pass. */
+  tolerated: number;
+  /** The budget's line in the policy file. */
+  line?: number;
 }
 
 export interface GateResult {
   /** What the gate judged (after kinds, ignore-unfixed and waivers), most severe first. */
   findings: Finding[];
   blocking: Finding[];
+  /** At or above the threshold, yet passed because a budget allows them: never to go unmentioned. */
+  tolerated: Finding[];
   counts: Record<Severity, number>;
   waived: { finding: Finding; waiver: Waiver }[];
   expiredWaivers: Waiver[];
@@ -195,6 +263,7 @@ export interface GateResult {
 /**
  * Blocking = at or above the threshold, unless a budget for that severity allows it; a severity whose
  * budget is exceeded blocks entirely, whatever the threshold, since the budget is the team's promise.
+ * What a budget lets pass at or above the threshold is returned as `tolerated`, for the front end to show.
  */
 export function evaluate(all: Finding[], options: GateOptions): GateResult {
   const { policy, now } = options;
@@ -222,22 +291,34 @@ export function evaluate(all: Finding[], options: GateOptions): GateResult {
   }
   findings.sort(compareFindings);
   const counts = countBySeverity(findings);
-  const budgets = (Object.entries(policy.budgets) as [Severity, number][]).map(([severity, limit]) => ({
-    severity,
-    limit,
-    count: counts[severity],
-    exceeded: counts[severity] > limit,
-  }));
-  const budgetOf = new Map(budgets.map((budget) => [budget.severity, budget]));
   const threshold = severityRank(options.threshold);
-  const blocking = findings.filter((finding) => {
+  const budgets: BudgetResult[] = (Object.entries(policy.budgets) as [Severity, number][]).map(
+    ([severity, limit]) => {
+      const exceeded = counts[severity] > limit;
+      const line = policy.budgetLines?.[severity];
+      return {
+        severity,
+        limit,
+        count: counts[severity],
+        exceeded,
+        tolerated: !exceeded && severityRank(severity) >= threshold ? counts[severity] : 0,
+        ...(line === undefined ? {} : { line }),
+      };
+    },
+  );
+  const budgetOf = new Map(budgets.map((budget) => [budget.severity, budget]));
+  const blocking: Finding[] = [];
+  const tolerated: Finding[] = [];
+  for (const finding of findings) {
     const budget = budgetOf.get(finding.severity);
-    if (budget) return budget.exceeded;
-    return severityRank(finding.severity) >= threshold;
-  });
+    const atThreshold = severityRank(finding.severity) >= threshold;
+    if (budget ? budget.exceeded : atThreshold) blocking.push(finding);
+    else if (atThreshold) tolerated.push(finding);
+  }
   return {
     findings,
     blocking,
+    tolerated,
     counts,
     waived,
     expiredWaivers,

@@ -22,6 +22,11 @@ export interface SarifOptions {
   /** The tool's version in the log; defaults to {@link SARIF_TOOL_VERSION}. */
   toolVersion?: string;
   limits?: SarifLimits;
+  /**
+   * Findings a waiver accepts: written as results with an external suppression that gives the reason,
+   * so GitHub dismisses their alerts with that reason instead of closing them as fixed.
+   */
+  waived?: readonly { finding: Finding; waiver: { reason: string } }[];
 }
 
 export interface SarifTruncation {
@@ -156,7 +161,12 @@ function rule(id: string, findings: Finding[]): Record<string, unknown> {
   };
 }
 
-function result(finding: Finding, ruleIndex: number, dockerfile: string): Record<string, unknown> {
+function result(
+  finding: Finding,
+  ruleIndex: number,
+  dockerfile: string,
+  waiverReason: string | undefined,
+): Record<string, unknown> {
   const what = packageLabel(finding);
   const fix = fixText(finding);
   const message = [
@@ -180,6 +190,9 @@ function result(finding: Finding, ruleIndex: number, dockerfile: string): Record
       },
     ],
     partialFingerprints: { [FINGERPRINT_KEY]: fingerprint(finding) },
+    ...(waiverReason === undefined
+      ? {}
+      : { suppressions: [{ kind: 'external', status: 'accepted', justification: waiverReason }] }),
   };
 }
 
@@ -187,7 +200,7 @@ function result(finding: Finding, ruleIndex: number, dockerfile: string): Record
  * The log is assembled from one JSON text per rule and per result instead of one object graph: with
  * 25,000 results that graph would outlive its use by the whole serialisation, next to the report.
  */
-function build(findings: Finding[], options: SarifOptions): string {
+function build(findings: Finding[], options: SarifOptions, reasons: Map<Finding, string>): string {
   const byRule = new Map<string, Finding[]>();
   for (const finding of findings) {
     const group = byRule.get(finding.id);
@@ -197,7 +210,9 @@ function build(findings: Finding[], options: SarifOptions): string {
   const index = new Map([...byRule.keys()].map((id, i) => [id, i]));
   const rules = [...byRule].map(([id, group]) => JSON.stringify(rule(id, group)));
   const results = findings.map((finding) =>
-    JSON.stringify(result(finding, index.get(finding.id) as number, options.dockerfile)),
+    JSON.stringify(
+      result(finding, index.get(finding.id) as number, options.dockerfile, reasons.get(finding)),
+    ),
   );
   const version = options.toolVersion || SARIF_TOOL_VERSION;
   const driver = {
@@ -217,15 +232,17 @@ function build(findings: Finding[], options: SarifOptions): string {
 
 /**
  * SARIF for GitHub code scanning, inside its limits: above 25,000 results or 10 MB gzipped GitHub
- * rejects the whole upload, so the least severe results are dropped first and the cut is reported.
+ * rejects the whole upload, so waived results and then the least severe are dropped first and the cut
+ * is reported.
  */
 export function writeSarif(all: Finding[], options: SarifOptions): SarifOutput {
   const limits = options.limits ?? GITHUB_SARIF_LIMITS;
-  const sorted = [...all].sort(compareFindings);
+  const reasons = new Map((options.waived ?? []).map(({ finding, waiver }) => [finding, waiver.reason]));
+  const sorted = [...[...all].sort(compareFindings), ...[...reasons.keys()].sort(compareFindings)];
   let kept = Math.min(sorted.length, limits.resultsPerRun);
   let reason: SarifTruncation['reason'] | undefined = kept < sorted.length ? 'results' : undefined;
   for (;;) {
-    const text = build(sorted.slice(0, kept), options);
+    const text = build(sorted.slice(0, kept), options, reasons);
     const gzipped = gzipSync(text);
     if (gzipped.length <= limits.gzippedBytes || kept === 0) {
       return {

@@ -76,7 +76,9 @@ describe('gate decisions', () => {
       policy: { ...EMPTY_POLICY, budgets: { medium: 50 } },
     });
     expect(within.blocking).toHaveLength(8);
-    expect(within.budgets).toEqual([{ severity: 'medium', limit: 50, count: 26, exceeded: false }]);
+    expect(within.budgets).toEqual([
+      { severity: 'medium', limit: 50, count: 26, exceeded: false, tolerated: 0 },
+    ]);
     const over = gate(juiceShop, {
       threshold: 'critical',
       policy: { ...EMPTY_POLICY, budgets: { medium: 20 } },
@@ -88,6 +90,25 @@ describe('gate decisions', () => {
   test('a budget at or above the threshold allows that many instead of none', () => {
     const result = gate(juiceShop, { policy: { ...EMPTY_POLICY, budgets: { high: 25 } } });
     expect(result.blocking.map((f) => f.severity)).toEqual(Array(8).fill('critical'));
+  });
+
+  test('a budget never silently unblocks: what it lets pass at or above the threshold is listed', () => {
+    const policy = parsePolicy('budgets:\n  critical: 8\n  high: 30\n  medium: 50\n', 'p.yml', { now: NOW });
+    const result = gate(juiceShop, { policy });
+    expect(result.passed).toBe(true);
+    expect(result.tolerated).toHaveLength(8 + 25);
+    expect(new Set(result.tolerated.map((f) => f.severity))).toEqual(new Set(['critical', 'high']));
+    expect(result.budgets).toEqual([
+      { severity: 'critical', limit: 8, count: 8, exceeded: false, tolerated: 8, line: 2 },
+      { severity: 'high', limit: 30, count: 25, exceeded: false, tolerated: 25, line: 3 },
+      { severity: 'medium', limit: 50, count: 26, exceeded: false, tolerated: 0, line: 4 },
+    ]);
+  });
+
+  test('an exceeded budget tolerates nothing', () => {
+    const result = gate(juiceShop, { policy: { ...EMPTY_POLICY, budgets: { critical: 7 } } });
+    expect(result.tolerated).toEqual([]);
+    expect(result.blocking).toHaveLength(33);
   });
 });
 
@@ -108,8 +129,39 @@ waivers:
     expires: 2027-01-01
 `;
 
+  test('a waiver may expire at most max-waiver-days (365 by default) ahead; beyond that it is refused, naming the dates', () => {
+    const text = (expires: string, extra = '') =>
+      `${extra}waivers:\n  - id: CVE-2025-4802\n    reason: r\n    expires: ${expires}\n`;
+    expect(parsePolicy(text('2027-06-15'), 'p.yml', { now: NOW }).waivers).toHaveLength(1);
+    expect(() => parsePolicy(text('2027-06-16'), 'p.yml', { now: NOW })).toThrow(
+      'p.yml:2: waiver 1 (CVE-2025-4802) expires on 2027-06-16, more than 365 days ahead (`max-waiver-days`); set `expires` to 2027-06-15 or earlier and renew the waiver when it is reviewed again.',
+    );
+    expect(() => parsePolicy(text('2999-12-31'), 'p.yml', { now: NOW })).toThrow(/2999-12-31/);
+    const short = 'max-waiver-days: 30\n';
+    expect(parsePolicy(text('2026-07-15', short), 'p.yml', { now: NOW })).toMatchObject({
+      maxWaiverDays: 30,
+    });
+    expect(() => parsePolicy(text('2026-07-16', short), 'p.yml', { now: NOW })).toThrow(
+      /expires on 2026-07-16, more than 30 days ahead .* set `expires` to 2026-07-15 or earlier/,
+    );
+  });
+
+  test('max-waiver-days must be a whole number of days from 1', () => {
+    for (const value of ['0', '-5', '1.5', 'forever', '[]']) {
+      expect(policyError(`max-waiver-days: ${value}\n`)).toMatch(
+        /^\.github\/scan-policy\.yml:1: `max-waiver-days` must be a whole number of days of at least 1/,
+      );
+    }
+  });
+
+  test('a date that does not exist is refused', () => {
+    expect(policyError('waivers:\n  - {id: A, reason: r, expires: 2026-02-30}\n')).toMatch(
+      /has `expires: 2026-02-30`; write the date as YYYY-MM-DD/,
+    );
+  });
+
   test('an active waiver removes its finding; an expired one no longer applies and is reported with its date', () => {
-    const policy = parsePolicy(policyText, 'policy.yml');
+    const policy = parsePolicy(policyText, 'policy.yml', { now: NOW });
     const result = gate(juiceShop, { policy });
     expect(result.waived.map(({ finding, waiver }) => [finding.id, finding.package, waiver.line])).toEqual([
       ['CVE-2025-4802', 'libc6', 3],
@@ -129,14 +181,14 @@ waivers:
   });
 
   test('a waiver holds through the whole day it expires', () => {
-    const policy = parsePolicy(policyText, 'policy.yml');
+    const policy = parsePolicy(policyText, 'policy.yml', { now: NOW });
     const lastDay = gate(juiceShop, { policy, now: new Date('2026-01-31T23:59:00Z') });
     expect(lastDay.expiredWaivers).toEqual([]);
     expect(lastDay.waived.filter((w) => w.finding.id === 'private-key')).toHaveLength(2);
   });
 
   test('a waiver for one package leaves the same CVE in another package blocking', () => {
-    const policy = parsePolicy(policyText, 'policy.yml');
+    const policy = parsePolicy(policyText, 'policy.yml', { now: NOW });
     const result = gate(juiceShop, { policy });
     expect(result.waived.some((w) => w.finding.id === 'CVE-2023-45853')).toBe(false);
   });
@@ -194,6 +246,12 @@ describe('policy file', () => {
     expect(policyError('budgets:\n  severe: 1\n')).toMatch(/unknown severity `severe`/);
     expect(policyError('kinds: [vulns]\n')).toMatch(
       /`kinds` must be a list of vulnerability, misconfiguration, secret/,
+    );
+  });
+
+  test('an empty `kinds` would judge nothing and is refused', () => {
+    expect(policyError('kinds: []\n')).toBe(
+      '.github/scan-policy.yml:1: `kinds: []` leaves nothing for the gate to judge; list the kinds to judge (vulnerability, misconfiguration, secret) or remove `kinds` to judge all of them.',
     );
   });
 });

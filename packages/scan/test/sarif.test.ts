@@ -7,6 +7,7 @@ import ajvFormats from 'ajv-formats';
 import {
   FINGERPRINT_KEY,
   type Finding,
+  fingerprint,
   GITHUB_SARIF_LIMITS,
   mergeFindings,
   readReport,
@@ -58,6 +59,7 @@ type Log = {
       message: { text: string };
       locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
       partialFingerprints: Record<string, string>;
+      suppressions?: { kind: string; status?: string; justification?: string }[];
     }[];
   }[];
 };
@@ -173,6 +175,42 @@ describe('the SARIF we write', () => {
     const a = fingerprints(first);
     expect(a).toEqual(fingerprints(retagged));
     expect(new Set(a).size).toBe(75);
+  });
+
+  test('waived findings stay as results with an external suppression whose justification is the reason', () => {
+    const [waived, ...open] = read('trivy/trivy-image-alpine-310.json') as [Finding, ...Finding[]];
+    const sarif = writeSarif(open, {
+      ...options,
+      waived: [{ finding: waived, waiver: { reason: 'not reachable: no TLS in this image' } }],
+    });
+    const log = JSON.parse(sarif.text) as Log;
+    expect(validate(log)).toEqual([]);
+    expect(sarif.results).toBe(open.length + 1);
+    const results = log.runs[0]?.results ?? [];
+    expect(results).toHaveLength(open.length + 1);
+    expect(results.filter((r) => r.suppressions !== undefined)).toEqual([
+      expect.objectContaining({
+        ruleId: waived.id,
+        partialFingerprints: { [FINGERPRINT_KEY]: fingerprint(waived) },
+        suppressions: [
+          { kind: 'external', status: 'accepted', justification: 'not reachable: no TLS in this image' },
+        ],
+      }),
+    ]);
+  });
+
+  test('when results must be cut, open results are kept before waived ones', () => {
+    const limits = { ...GITHUB_SARIF_LIMITS, resultsPerRun: 20 };
+    const open = Array.from({ length: 15 }, (_, i) => finding(i, 'low'));
+    const waived = Array.from({ length: 10 }, (_, i) => ({
+      finding: finding(100 + i, 'critical'),
+      waiver: { reason: 'accepted risk' },
+    }));
+    const sarif = writeSarif(open, { ...options, limits, waived });
+    const results = (JSON.parse(sarif.text) as Log).runs[0]?.results ?? [];
+    expect(sarif.truncation).toEqual({ total: 25, kept: 20, reason: 'results' });
+    expect(results.filter((r) => r.suppressions === undefined)).toHaveLength(15);
+    expect(results.filter((r) => r.suppressions !== undefined)).toHaveLength(5);
   });
 
   test("GitHub's documented limits are the defaults", () => {
