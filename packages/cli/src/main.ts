@@ -4,6 +4,7 @@ import { demoCommand } from './commands/demo.js';
 import { preflightCommand } from './commands/preflight.js';
 import { promoteCommand, rollbackCommand } from './commands/promote.js';
 import { verifyCommand } from './commands/verify.js';
+import { verifyAttestationCommand } from './commands/verify-attestation.js';
 import { ExitCode, type Io, UsageError } from './errors.js';
 
 export interface CommandArgs {
@@ -21,7 +22,14 @@ export interface Command {
   run(args: CommandArgs, io: Io): Promise<number>;
 }
 
-const COMMANDS: Command[] = [preflightCommand, verifyCommand, promoteCommand, rollbackCommand, demoCommand];
+const COMMANDS: Command[] = [
+  preflightCommand,
+  verifyCommand,
+  verifyAttestationCommand,
+  promoteCommand,
+  rollbackCommand,
+  demoCommand,
+];
 
 const EXIT_CODES = `Exit codes:
   0  everything passed

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { runCli } from './run-cli.js';
 
-const COMMANDS = ['preflight', 'verify-image', 'promote', 'rollback', 'demo'];
+const COMMANDS = ['preflight', 'verify-image', 'verify-attestation', 'promote', 'rollback', 'demo'];
 
 describe('help and usage errors', () => {
   test('--help lists every command and documents the exit codes', async () => {

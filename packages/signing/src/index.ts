@@ -3,6 +3,7 @@ export * from './bundle.js';
 export * from './cosign.js';
 export * from './errors.js';
 export * from './intoto.js';
+export * from './keyless/index.js';
 export * from './keys.js';
 export * from './payload.js';
 export * from './provenance.js';

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './identity.js';
+export * from './trust.js';
+export * from './verify.js';
