@@ -12,9 +12,14 @@ import {
 } from '@digestline/action-kit';
 import {
   type BuildAndSignOptions,
+  checkExtraTags,
   checkPlatforms,
   checkProvenance,
   chooseSigning,
+  DEFAULT_ENVIRONMENTS,
+  DEFAULT_TAG_TEMPLATE,
+  type OwnedTags,
+  ownedTags,
   parseBuildArgs,
   parseMergeDigests,
   registryCredentials,
@@ -54,6 +59,9 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): RunInputs {
   const ghContext = githubContext();
   const run = buildContext(env, ghContext);
   checkProvenance(signing, provenance, run.workflow);
+  const owned = readOwnedTags();
+  const extraTags = readTags();
+  checkExtraTags(extraTags, owned);
   return {
     workspace,
     runnerTemp: env.RUNNER_TEMP || workspace,
@@ -62,7 +70,8 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): RunInputs {
     file,
     platforms: building ? checkPlatforms(listInput(INPUT.platforms)) : [],
     buildArgs: parseBuildArgs(optionalString(INPUT.buildArgs) ?? ''),
-    extraTags: readTags(),
+    extraTags,
+    ownedTags: owned,
     builder: enumInput(INPUT.builder, BUILDERS, 'auto'),
     push,
     tag: booleanInput(INPUT.tag, true),
@@ -132,6 +141,14 @@ function readTags(): string[] {
     }
   }
   return tags;
+}
+
+function readOwnedTags(): OwnedTags {
+  const environments = listInput(INPUT.environments);
+  return ownedTags(
+    environments.length === 0 ? DEFAULT_ENVIRONMENTS : environments,
+    optionalString(INPUT.tagTemplate) ?? DEFAULT_TAG_TEMPLATE,
+  );
 }
 
 function hasOidc(env: NodeJS.ProcessEnv): boolean {

@@ -55,4 +55,18 @@ export {
   trivyCommand,
 } from './sbom.js';
 export { createSigner, type ImageSigner } from './signer.js';
-export { allTags, defaultTags, type TagContext, tagSafe } from './tags.js';
+export {
+  checkExtraTags,
+  DEFAULT_ENVIRONMENTS,
+  DEFAULT_TAG_TEMPLATE,
+  type OwnedTags,
+  ownedTags,
+  planTags,
+  refTags,
+  type SkippedTag,
+  SLOTS,
+  type TagContext,
+  type TagPlan,
+  tagOwner,
+  tagSafe,
+} from './tags.js';

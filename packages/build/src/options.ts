@@ -1,6 +1,6 @@
 import type { Credentials, ImageReference } from '@digestline/oci';
 import type { GitHubBuildContext } from '@digestline/signing';
-import type { TagContext } from './tags.js';
+import type { OwnedTags, TagContext } from './tags.js';
 
 /**
  * The build-and-sign inputs by the names users write in a workflow (action.yml must match): the one
@@ -25,6 +25,8 @@ export const INPUT = {
   sbom: 'sbom',
   provenance: 'provenance',
   mergeDigests: 'merge-digests',
+  environments: 'environments',
+  tagTemplate: 'tag-template',
 } as const;
 
 export const BUILDERS = ['auto', 'docker', 'buildah'] as const;
@@ -51,6 +53,8 @@ export interface BuildAndSignOptions {
   platforms: string[];
   buildArgs: string[];
   extraTags: string[];
+  /** Tags that promote and cosign own: no tag from a git ref takes one, no extra tag may. */
+  ownedTags: OwnedTags;
   builder: BuilderChoice;
   push: boolean;
   /** false: push by digest only, for per-platform jobs a later `merge-digests` job combines. */

@@ -24,7 +24,7 @@ import {
 import { type BuildAndSignOptions, INPUT } from './options.js';
 import { generateSbom, givenSbom, type SbomResult } from './sbom.js';
 import { createSigner, type ImageSigner } from './signer.js';
-import { allTags } from './tags.js';
+import { planTags } from './tags.js';
 
 export interface Attested {
   /** The referrer manifest holding the signed bundle. */
@@ -115,6 +115,7 @@ async function steps(run: Run): Promise<Outcome> {
   const signer = await createSigner(options.signing, run.host.attestor);
   const sbom = await givenSbom(options.sbom);
   const outcome: Outcome = { image: image.name, platforms: options.platforms, tags: [], skipped: {} };
+  const tags = options.tag ? tagsToApply(run) : [];
   // Before the build: an unreachable registry or refused credentials should not cost a build first.
   if (options.push) await client.ping();
 
@@ -180,13 +181,24 @@ async function steps(run: Run): Promise<Outcome> {
     ));
   await sbomAndSignatures(run, signer, found, outcome);
 
-  const tags = options.tag ? allTags(options.git, options.extraTags) : [];
   for (const tag of tags) {
     await client.putManifest(repository, tag, result.bytes, result.mediaType);
     progress.tags.push(tag);
     outcome.tags.push(`${image.name}:${tag}`);
   }
   return outcome;
+}
+
+/** Decided before the build, so a refused extra tag costs nothing and a skipped one is said up front. */
+function tagsToApply(run: Run): string[] {
+  const { git, extraTags, ownedTags } = run.options;
+  const plan = planTags(git, extraTags, ownedTags);
+  for (const { tag, reason } of plan.skipped) {
+    run.log.warning(
+      `Not tagging ${JSON.stringify(tag)}, which the git ref ${git.ref} would give: ${reason}.`,
+    );
+  }
+  return plan.tags;
 }
 
 /** The digest output is what the registry says it holds, read back, never what we computed. */

@@ -20,6 +20,9 @@ import {
   type BuildAndSignOptions,
   type BuildLog,
   buildAndSign,
+  DEFAULT_ENVIRONMENTS,
+  DEFAULT_TAG_TEMPLATE,
+  ownedTags,
   type ProcessRunner,
 } from '../src/index.js';
 
@@ -84,6 +87,7 @@ function options(overrides: Partial<BuildAndSignOptions> = {}): BuildAndSignOpti
     platforms: [],
     buildArgs: [],
     extraTags: ['stable'],
+    ownedTags: ownedTags(DEFAULT_ENVIRONMENTS, DEFAULT_TAG_TEMPLATE),
     builder: 'auto',
     push: true,
     tag: true,
