@@ -242,6 +242,12 @@ export function readInputs(): CanaryDeployConfig {
       `Inputs "${Input.registryUsername}" and "${Input.registryPassword}" go together; set both or neither.`,
     );
   }
+  // ghs_ is the workflow's own token (github.token): it belongs to GitHub, and to no other registry.
+  if (password?.startsWith('ghs_') && image.registry !== 'ghcr.io') {
+    throw new ConfigurationError(
+      `Input "${Input.registryPassword}" holds the workflow's GitHub token, which goes only to ghcr.io, not to ${image.registry}: pass that registry's own password or token from a secret.`,
+    );
+  }
   const webhookFormat = enumInput(Input.webhookFormat, ['slack', 'teams', 'json'] as const, 'json');
   const server = process.env.GITHUB_SERVER_URL;
   const repository = process.env.GITHUB_REPOSITORY;

@@ -28,3 +28,6 @@ export const Output = {
   promotedTag: 'promoted-tag',
   deploymentId: 'deployment-id',
 } as const;
+
+/** GitHub's container registry: the only one the workflow's GitHub token may be sent to. */
+export const GHCR = 'ghcr.io';

@@ -2,18 +2,19 @@ import {
   booleanInput,
   ConfigurationError,
   enumInput,
+  log,
   optionalString,
   requiredString,
   secret,
 } from '@digestline/action-kit';
-import type { Credentials } from '@digestline/oci';
+import { type Credentials, parseReference } from '@digestline/oci';
 import {
   DEFAULT_ENVIRONMENTS,
   DEFAULT_TAG_TEMPLATE,
   digestProblem,
   type PromotionMode,
 } from '@digestline/promotion';
-import { Input } from './constants.js';
+import { GHCR, Input } from './constants.js';
 
 export interface PromoteInputs {
   /** `registry/repository`, as given; @digestline/promotion's promotionRequest() parses it. */
@@ -37,10 +38,20 @@ export interface PromoteInputs {
   githubToken?: string;
 }
 
+/** The registry an image input names; undefined when it does not parse (promotionRequest() says why). */
+function registryOf(image: string | undefined): string | undefined {
+  try {
+    return image === undefined ? undefined : parseReference(image).registry;
+  } catch {
+    return undefined;
+  }
+}
+
 function credentials(
   userInput: string,
   passwordInput: string,
-  fallback?: Credentials,
+  registry: string | undefined,
+  githubToken: string | undefined,
 ): Credentials | undefined {
   const password = secret(optionalString(passwordInput));
   const username = optionalString(userInput);
@@ -49,7 +60,14 @@ function credentials(
       `Inputs "${userInput}" and "${passwordInput}" go together: set both or neither.`,
     );
   }
-  return username === undefined || password === undefined ? fallback : { username, password };
+  // The workflow's token (github-token, or any ghs_ installation token) is GitHub's: elsewhere it is a leak.
+  const isGitHubToken = password !== undefined && (password === githubToken || password.startsWith('ghs_'));
+  if (isGitHubToken && registry !== undefined && registry !== GHCR) {
+    throw new ConfigurationError(
+      `Input "${passwordInput}" holds the workflow's GitHub token, which goes only to ghcr.io, not to ${registry}: pass that registry's own password or token from a secret.`,
+    );
+  }
+  return username === undefined || password === undefined ? undefined : { username, password };
 }
 
 /**
@@ -72,15 +90,25 @@ export function readInputs(): PromoteInputs {
   const privateKeyPem = secret(optionalString(Input.cosignPrivateKey));
   const password = secret(optionalString(Input.cosignPassword)) ?? '';
   const githubToken = secret(optionalString(Input.githubToken));
-  const sourceCredentials = credentials(Input.registryUsername, Input.registryPassword);
-  const targetCredentials = credentials(
-    Input.targetRegistryUsername,
-    Input.targetRegistryPassword,
-    sourceCredentials,
-  );
-
   const image = requiredString(Input.image);
   const targetImage = optionalString(Input.targetImage);
+  const sourceRegistry = registryOf(image);
+  const targetRegistry = registryOf(targetImage) ?? sourceRegistry;
+  const sourceCredentials = credentials(
+    Input.registryUsername,
+    Input.registryPassword,
+    sourceRegistry,
+    githubToken,
+  );
+  // The source's credentials serve a target on the same registry only: another registry never sees them.
+  const targetCredentials =
+    credentials(Input.targetRegistryUsername, Input.targetRegistryPassword, targetRegistry, githubToken) ??
+    (targetRegistry === sourceRegistry ? sourceCredentials : undefined);
+  if (targetCredentials === undefined && sourceCredentials !== undefined) {
+    log.info(
+      `"${Input.targetImage}" is on ${targetRegistry}, not ${sourceRegistry}: "${Input.registryUsername}" and "${Input.registryPassword}" are not sent there; set "${Input.targetRegistryUsername}" and "${Input.targetRegistryPassword}" if it needs credentials.`,
+    );
+  }
 
   const digest = requiredString(Input.digest).trim();
   const problem = digestProblem(digest);
