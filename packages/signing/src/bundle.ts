@@ -7,14 +7,7 @@ import {
   isBundleWithDsseEnvelope,
   type SerializedBundle,
 } from '@sigstore/bundle';
-import {
-  DSSEBundleBuilder,
-  FulcioSigner,
-  type IdentityProvider,
-  RekorWitness,
-  type Signature,
-  type Witness,
-} from '@sigstore/sign';
+import { DSSEBundleBuilder, type Signature, type Witness } from '@sigstore/sign';
 import { type TrustMaterial, toSignedEntity, Verifier } from '@sigstore/verify';
 import { BundleVerificationError } from './errors.js';
 import { INTOTO_PAYLOAD_TYPE, isAbout, parseStatement, type Statement, StatementError } from './intoto.js';
@@ -26,7 +19,7 @@ export type { SerializedBundle } from '@sigstore/bundle';
 export const BUNDLE_MEDIA_TYPE = BUNDLE_V03_MEDIA_TYPE;
 
 /**
- * Whoever signs a DSSE envelope. `sign` has the shape of @sigstore/sign's Signer, so a Fulcio signer fits;
+ * Whoever signs a DSSE envelope. `sign` has the shape of @sigstore/sign's Signer, so keylessSigner() fits;
  * `witnesses` (Rekor, a timestamp authority) countersign the result. A local key has none.
  */
 export interface Signer {
@@ -43,25 +36,6 @@ export function keySigner(privateKey: KeyObject): Signer {
       signature: sign('sha256', data, privateKey),
       key: { $case: 'publicKey', publicKey, hint },
     }),
-  };
-}
-
-/**
- * Keyless signing on a runner: an OIDC token (from the identity provider the action layer supplies)
- * buys a short-lived Fulcio certificate, and Rekor logs the signature. Needs the public Sigstore services.
- */
-export function keylessSigner(options: {
-  identityProvider: IdentityProvider;
-  fulcioURL?: string;
-  rekorURL?: string;
-}): Signer {
-  const fulcio = new FulcioSigner({
-    identityProvider: options.identityProvider,
-    fulcioBaseURL: options.fulcioURL,
-  });
-  return {
-    sign: (data) => fulcio.sign(data),
-    witnesses: [new RekorWitness({ rekorBaseURL: options.rekorURL, entryType: 'dsse' })],
   };
 }
 

@@ -7,7 +7,6 @@ import {
   generateKeyPair,
   imageSubject,
   keyId,
-  keylessSigner,
   keySigner,
   PredicateType,
   parseStatement,
@@ -179,11 +178,5 @@ describe('keyless signing', () => {
     } finally {
       await dir.remove();
     }
-  });
-
-  test('is a Fulcio signer with a Rekor witness, to be given an OIDC identity on a runner', () => {
-    const signer = keylessSigner({ identityProvider: { getToken: async () => 'token' } });
-    expect(typeof signer.sign).toBe('function');
-    expect(signer.witnesses).toHaveLength(1);
   });
 });

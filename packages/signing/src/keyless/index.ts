@@ -1,4 +1,5 @@
 export * from './errors.js';
 export * from './identity.js';
+export * from './sign.js';
 export * from './trust.js';
 export * from './verify.js';
