@@ -105,9 +105,13 @@ const checkout: StandIn = {
     await git(['init', '--quiet', dest]);
     await git(['remote', 'add', 'origin', source], dest);
     const shallow = depth === '0' ? [] : [`--depth=${depth}`];
-    if (depth === '0') await git(['fetch', '--quiet', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*'], dest);
+    if (depth === '0')
+      await git(['fetch', '--quiet', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*'], dest);
     // A commit is fetched by its id, as the real action does; the local upload-pack must allow that.
-    await git(['-c', 'uploadpack.allowAnySHA1InWant=true', 'fetch', '--quiet', ...shallow, 'origin', ref], dest);
+    await git(
+      ['-c', 'uploadpack.allowAnySHA1InWant=true', 'fetch', '--quiet', ...shallow, 'origin', ref],
+      dest,
+    );
     await git(['checkout', '--quiet', '--detach', 'FETCH_HEAD'], dest);
     if (truthy(context.with['persist-credentials'], true)) {
       // What the real action leaves behind: the token in the repository's config, for every later step.
