@@ -5,6 +5,7 @@ import {
   type Attestor,
   type BuildHost,
   type ProcessRunner,
+  toolEnvironment,
   toolFailed,
   toolNotStarted,
 } from '@digestline/build';
@@ -13,14 +14,15 @@ import {
 const KEEP_CHARS = 32_000;
 
 /**
- * Tools run as the runner's children: with the step's environment, their output (when streamed) in the
- * step log as it comes, and killed when they outlive their timeout.
+ * Tools run as the runner's children: with the step's environment less the inputs and the runner's
+ * tokens (`toolEnvironment`), their output (when streamed) in the step log as it comes, and killed when
+ * they outlive their timeout.
  */
 const processes: ProcessRunner = {
   run: (command, args, options = {}) =>
     new Promise((resolve, reject) => {
       const child = spawn(command, args, {
-        env: { ...process.env, ...options.env },
+        env: toolEnvironment(options),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';

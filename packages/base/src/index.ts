@@ -1,2 +1,3 @@
+export * from './child-env.js';
 export * from './errors.js';
 export * from './logger.js';

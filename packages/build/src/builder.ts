@@ -44,10 +44,36 @@ export async function resolveBuilder(runner: ProcessRunner, choice: BuilderChoic
 }
 
 /**
- * buildah with its own storage under `work` (vfs: no kernel overlay or fuse needed; chroot isolation:
- * no runc or user namespaces needed), so runs never share or leave state behind.
+ * The OCI runtimes buildah's `--isolation oci` can use, in the order tried: runc works with cgroup v1,
+ * v2 and the hybrid layout; Debian 12's crun refuses hybrid cgroups.
  */
-export function buildahCommands(request: BuildRequest, work: string): { build: string[]; save: string[] } {
+export const OCI_RUNTIMES = ['runc', 'crun'] as const;
+
+/**
+ * The runtime for buildah's RUN steps. There is no fallback to `--isolation chroot`: it shares the host's
+ * PID namespace, so a RUN step (code from the repository) would see every process on the machine, this
+ * action's included, and through /proc their command lines and environments.
+ */
+export async function resolveRuntime(runner: ProcessRunner): Promise<string> {
+  for (const runtime of OCI_RUNTIMES) if (await answers(runner, runtime, ['--version'])) return runtime;
+  throw new ConfigurationError(
+    `buildah runs RUN steps in their own PID namespace ("--isolation oci"), which needs runc or crun on PATH, and neither answered "--version": install one (Debian/Ubuntu: apt-get install runc) or set "${INPUT.builder}: docker".`,
+  );
+}
+
+/** The builder a run uses; buildah with the OCI runtime for its RUN steps. */
+export type BuildTool = { builder: 'docker' } | { builder: 'buildah'; runtime: string };
+
+/**
+ * buildah with its own storage under `work` (vfs: no kernel overlay or fuse needed), so runs never share
+ * or leave state behind; RUN steps in containers of their own (`--isolation oci`), so they see neither
+ * the action nor any other process on the machine.
+ */
+export function buildahCommands(
+  request: BuildRequest,
+  work: string,
+  runtime: string,
+): { build: string[]; save: string[] } {
   const storage = [
     '--storage-driver',
     'vfs',
@@ -62,7 +88,9 @@ export function buildahCommands(request: BuildRequest, work: string): { build: s
       ...storage,
       'bud',
       '--isolation',
-      'chroot',
+      'oci',
+      '--runtime',
+      runtime,
       '--format',
       'oci',
       '--platform',
@@ -110,7 +138,7 @@ export function dockerCommand(request: BuildRequest): string[] {
 export async function build(
   runner: ProcessRunner,
   log: Required<BuildLog>,
-  builder: Builder,
+  tool: BuildTool,
   request: BuildRequest,
   work: string,
 ): Promise<string | undefined> {
@@ -119,12 +147,12 @@ export async function build(
   await mkdir(tmp, { recursive: true });
   // Builders spill layers to TMPDIR (/var/tmp by default), which can be small on runners.
   const options = { env: { TMPDIR: tmp }, stream: true };
-  return log.group(`Building ${request.platform} with ${builder}`, async () => {
-    if (builder === 'docker') {
+  return log.group(`Building ${request.platform} with ${tool.builder}`, async () => {
+    if (tool.builder === 'docker') {
       await runner.run('docker', dockerCommand(request), options);
       return undefined;
     }
-    const { build: bud, save } = buildahCommands(request, work);
+    const { build: bud, save } = buildahCommands(request, work, tool.runtime);
     await runner.run('buildah', bud, options);
     await runner.run('buildah', save, options);
     const digest = (await readFile(join(work, 'digest'), 'utf8')).trim();

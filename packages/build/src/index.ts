@@ -1,10 +1,13 @@
 export {
   type Builder,
   type BuildRequest,
+  type BuildTool,
   buildahCommands,
   dockerCommand,
   LAYOUT_TAG,
+  OCI_RUNTIMES,
   resolveBuilder,
+  resolveRuntime,
 } from './builder.js';
 export {
   checkPlatforms,
@@ -41,6 +44,7 @@ export {
   type ProcessRunner,
   type RunOptions,
   ToolError,
+  toolEnvironment,
   toolFailed,
   toolNotStarted,
 } from './process.js';

@@ -11,7 +11,7 @@ import {
   StatementError,
   sbomStatement,
 } from '@digestline/signing';
-import { type Builder, build, resolveBuilder } from './builder.js';
+import { type Builder, type BuildTool, build, resolveBuilder, resolveRuntime } from './builder.js';
 import { BuildAndSignError, BuildOutputError, registryAdvice } from './errors.js';
 import { type BuildHost, type BuildLog, fullLog } from './host.js';
 import {
@@ -130,6 +130,8 @@ async function steps(run: Run): Promise<Outcome> {
     await client.putManifest(repository, result.digest, result.bytes, result.mediaType);
   } else {
     const builder = await resolveBuilder(run.host.processes, options.builder);
+    const tool: BuildTool =
+      builder === 'docker' ? { builder } : { builder, runtime: await resolveRuntime(run.host.processes) };
     outcome.builder = builder;
     const layouts: { layout: string; local?: string }[] = [];
     for (const [i, platform] of options.platforms.entries()) {
@@ -137,7 +139,7 @@ async function steps(run: Run): Promise<Outcome> {
       const local = await build(
         run.host.processes,
         run.log,
-        builder,
+        tool,
         { context: options.context, file: options.file, platform, buildArgs: options.buildArgs, layout },
         join(work, `builder-${i}`),
       );

@@ -1,4 +1,4 @@
-import { DigestlineError } from '@digestline/base';
+import { childEnvironment, DigestlineError } from '@digestline/base';
 
 /** How much of a failed tool's output an error message quotes: the end, where the reason is. */
 const TAIL_CHARS = 4_000;
@@ -16,7 +16,7 @@ export class ToolError extends DigestlineError<'TOOL_FAILED'> {
 }
 
 export interface RunOptions {
-  /** Added to the host's own environment for this tool. */
+  /** Added to the host's own environment, less what no child may see (`toolEnvironment`). */
   env?: Record<string, string>;
   /** Copy the tool's output to the step log as it comes (a build's progress); otherwise it is only kept. */
   stream?: boolean;
@@ -25,12 +25,23 @@ export interface RunOptions {
 
 /**
  * Runs buildah, docker, syft and trivy for the build, the way its host runs processes (the action: on
- * the runner, its output in the step log). A tool runs without a shell, so arguments are never re-parsed
- * (a path or build arg with spaces or quotes stays one argument). Resolves with the tool's output
- * (stdout and stderr as they came); rejects with `toolFailed` or `toolNotStarted`.
+ * the runner, its output in the step log), with `toolEnvironment`. A tool runs without a shell, so
+ * arguments are never re-parsed (a path or build arg with spaces or quotes stays one argument). Resolves
+ * with the tool's output (stdout and stderr as they came); rejects with `toolFailed` or `toolNotStarted`.
  */
 export interface ProcessRunner {
   run(command: string, args: string[], options?: RunOptions): Promise<string>;
+}
+
+/**
+ * The environment a tool starts with: the host's without the action's inputs, the runner's tokens and
+ * saved state (a tool runs the repository's Dockerfile and reads its files), plus what `options` adds.
+ */
+export function toolEnvironment(
+  options: RunOptions = {},
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Record<string, string> {
+  return childEnvironment(env, options.env);
 }
 
 /** A tool exited non-zero or was killed: the error quotes the end of its output. */

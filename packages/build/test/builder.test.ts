@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { build } from '../src/builder.js';
 import { fullLog } from '../src/host.js';
-import { type ProcessRunner, type RunOptions, resolveBuilder, toolFailed } from '../src/index.js';
+import {
+  type ProcessRunner,
+  type RunOptions,
+  resolveBuilder,
+  resolveRuntime,
+  toolFailed,
+} from '../src/index.js';
 
 /** A host where only the commands in `present` run; every call is recorded. */
 function host(present: string[], onRun: (args: string[]) => Promise<void> = async () => {}) {
@@ -42,6 +48,20 @@ describe('choosing the builder', () => {
   });
 });
 
+describe('the runtime for RUN steps', () => {
+  test('runc first, else crun', async () => {
+    expect(await resolveRuntime(host(['runc', 'crun']).runner)).toBe('runc');
+    expect(await resolveRuntime(host(['crun']).runner)).toBe('crun');
+  });
+
+  test('without either the run is refused, never built with chroot isolation', async () => {
+    await expect(resolveRuntime(host(['buildah']).runner)).rejects.toMatchObject({
+      fault: 'user',
+      message: expect.stringContaining('apt-get install runc'),
+    });
+  });
+});
+
 test('buildah builds, then saves to the layout; the digest comes from its digest file, TMPDIR from the work dir', async () => {
   const work = await mkdtemp(join(tmpdir(), 'build-builder-'));
   try {
@@ -56,7 +76,9 @@ test('buildah builds, then saves to the layout; the digest comes from its digest
       buildArgs: [],
       layout: '/l',
     };
-    expect(await build(runner, fullLog(), 'buildah', request, work)).toBe(digest);
+    expect(await build(runner, fullLog(), { builder: 'buildah', runtime: 'runc' }, request, work)).toBe(
+      digest,
+    );
     expect(calls.map((c) => c.args.find((a) => a === 'bud' || a === 'push'))).toEqual(['bud', 'push']);
     expect(
       calls.every((c) => c.options?.stream === true && c.options.env?.TMPDIR === join(work, 'tmp')),

@@ -31,8 +31,8 @@ describe('builder command lines', () => {
     ]);
   });
 
-  test('buildah builds in its own vfs storage and saves to the layout with a digest file', () => {
-    const { build, save } = buildahCommands(request, '/tmp/run/b0');
+  test('buildah builds in its own vfs storage, RUN steps in an OCI runtime, and saves to the layout with a digest file', () => {
+    const { build, save } = buildahCommands(request, '/tmp/run/b0', 'runc');
     const storage = [
       '--storage-driver',
       'vfs',
@@ -45,7 +45,9 @@ describe('builder command lines', () => {
     expect(build.slice(6)).toEqual([
       'bud',
       '--isolation',
-      'chroot',
+      'oci',
+      '--runtime',
+      'runc',
       '--format',
       'oci',
       '--platform',
