@@ -52,6 +52,8 @@ function promoteInto(host: string, repository: string, digest: string, extra: Re
       'cosign-private-key': keys.encryptedPem,
       'cosign-password': keys.password,
       'github-token': 'ghs_atomicTestToken0123456789',
+      // Signed under the registry's own address, promoted through a proxy's.
+      'signature-references': `${registry.host}/${repository}`,
       ...extra,
     },
     env: { GITHUB_API_URL: github.url },

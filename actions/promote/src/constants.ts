@@ -8,6 +8,7 @@ export const Input = {
   tagTemplate: 'tag-template',
   verify: 'verify',
   publicKey: 'public-key',
+  signatureReferences: 'signature-references',
   certificateIdentity: 'certificate-identity',
   certificateOidcIssuer: 'certificate-oidc-issuer',
   cosignPrivateKey: 'cosign-private-key',

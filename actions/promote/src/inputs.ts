@@ -2,6 +2,7 @@ import {
   booleanInput,
   ConfigurationError,
   enumInput,
+  listInput,
   log,
   optionalString,
   requiredString,
@@ -32,6 +33,8 @@ export interface PromoteInputs {
   tagTemplate: string;
   verify: 'key' | 'none';
   publicKeyPem: string;
+  /** Other repositories whose signatures of the digest count. */
+  signatureReferences: string[];
   privateKeyPem: string;
   password: string;
   requireStageProof: boolean;
@@ -163,6 +166,7 @@ export function readInputs(): PromoteInputs {
     tagTemplate,
     verify,
     publicKeyPem,
+    signatureReferences: listInput(Input.signatureReferences),
     privateKeyPem,
     password,
     requireStageProof: booleanInput(Input.requireStageProof, true),

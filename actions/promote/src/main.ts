@@ -27,6 +27,7 @@ export async function main(inputs: PromoteInputs = readInputs()): Promise<void> 
     publicKey,
     privateKey,
     verifySignature: inputs.verify === 'key',
+    signatureReferences: inputs.signatureReferences,
     requireStageProof: inputs.requireStageProof,
     deployments: inputs.githubToken === undefined ? undefined : githubDeployments(inputs.githubToken),
     run: runContext(),

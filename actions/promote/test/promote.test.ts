@@ -271,7 +271,7 @@ describe('bad input: exit 1, an error saying what to fix, every tag as it was', 
         'cosign-private-key': otherKeys.encryptedPem,
         'cosign-password': otherKeys.password,
       }),
-      /has no signature by a trusted key: signed by key \w+, which is not one of the 1 trusted key/,
+      /has no signature by a trusted key for .*bad\/app: signed by key \w+, which is not one of the 1 trusted key/,
     ],
     [
       'a missing stage proof',
@@ -337,7 +337,12 @@ describe('bad input: exit 1, an error saying what to fix, every tag as it was', 
       });
       expectDeployment();
       const result = await runAction('promote', {
-        inputs: inputs({ image: `${proxy.host}/bad/app`, digest: tested, 'target-env': 'dev' }),
+        inputs: inputs({
+          image: `${proxy.host}/bad/app`,
+          digest: tested,
+          'target-env': 'dev',
+          'signature-references': `${registry.host}/bad/app`,
+        }),
         env: env(),
       });
       expect(result.exitCode).toBe(1);

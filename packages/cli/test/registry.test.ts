@@ -178,6 +178,9 @@ describe('promote and rollback', () => {
         ...ladder,
         '--target-image',
         `${other.host}/mirror/proxied`,
+        // Signed under the registry's own address, promoted through the proxy's.
+        '--signature-references',
+        `${registry.host}/team/proxied`,
         ...keyArgs(),
       ];
       const skipped = await runCli(promoteArgs(['--from', 'dev', '--to', 'canary']), { env });

@@ -1,5 +1,5 @@
 import type { Logger } from '@digestline/base';
-import type { Manifest } from '@digestline/oci';
+import { type Manifest, parseReference } from '@digestline/oci';
 import { keyId, signatureTag, verifyImage } from '@digestline/signing';
 import { manifestOrNothing } from './copy.js';
 import { PromotionRefusedError } from './errors.js';
@@ -121,7 +121,21 @@ export async function checkSource(plan: Plan): Promise<{ check: PassedCheck; man
   return { check: { name: 'source tag', detail: `${sourceTag} resolves to the digest` }, manifest };
 }
 
-/** The image is signed by a trusted key (skipped with `verify: none`, and said so). */
+/** `registry/repository` as parseReference() normalises it, or undefined when it is not a reference. */
+function repositoryName(reference: string): string | undefined {
+  try {
+    const parsed = parseReference(reference);
+    return `${parsed.registry}/${parsed.repository}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The image is signed by a trusted key, for this repository: a signature names the repository it was made
+ * for (the payload's docker-reference), so one made for another repository and copied here does not
+ * count unless the request names that repository. Skipped with `verify: none`, and said so.
+ */
 export async function checkSignature(plan: Plan, log: Logger): Promise<PassedCheck> {
   const { origin, digest } = plan;
   const keys = plan.request.signatureKeys;
@@ -129,15 +143,28 @@ export async function checkSignature(plan: Plan, log: Logger): Promise<PassedChe
     log.warning(`The signature of ${digest} was not checked (verify: none).`);
     return { name: 'signature', detail: 'skipped (verify: none)' };
   }
+  const promoted = nameOf(plan.source);
+  const accepted = new Set([
+    promoted,
+    nameOf(plan.target),
+    ...(plan.request.signatureReferences ?? []).map((r) => repositoryName(r) ?? r),
+  ]);
   const verification = await verifyImage(origin.client, origin.repository, digest, keys);
-  const good = verification.verified[0];
+  const good = verification.verified.find((v) => {
+    const signedFor = v.payload?.reference;
+    return signedFor !== undefined && accepted.has(repositoryName(signedFor) ?? signedFor);
+  });
   if (good !== undefined) return { name: 'signature', detail: `signed by key ${good.keyId?.slice(0, 16)}…` };
-  const reasons = verification.rejected.map((r) => r.message);
+  const elsewhere = verification.verified.map(
+    (v) =>
+      `the signature is for repository ${v.payload?.reference}, not ${promoted} (name it in "signature-references" if that repository's signatures should count here)`,
+  );
+  const reasons = [...elsewhere, ...verification.rejected.map((r) => r.message)];
   throw new PromotionRefusedError(
     'signature',
     reasons.length === 0
       ? `${nameOf(origin)}@${digest} is not signed (no cosign signature at ${signatureTag(digest)}): sign it at build time (build-and-sign, or cosign sign --key) before promoting it.`
-      : `${nameOf(origin)}@${digest} has no signature by a trusted key: ${reasons.join('; ')}. Check that public-key is the key the build signs with.`,
+      : `${nameOf(origin)}@${digest} has no signature by a trusted key for ${promoted}: ${reasons.join('; ')}. Check that public-key is the key the build signs with.`,
   );
 }
 

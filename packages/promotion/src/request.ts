@@ -40,6 +40,11 @@ export interface PromotionRequest {
   tagTemplate?: string;
   /** Keys the image signature must verify with; undefined skips the check (`verify: none`). */
   signatureKeys?: readonly KeyObject[];
+  /**
+   * Other repositories (`registry/repository`) whose signatures of the digest count; by default only a
+   * signature made for the source or the target repository does.
+   */
+  signatureReferences?: readonly string[];
   /** Keys promotion records must be signed with to count as stage proof. */
   recordKeys: readonly KeyObject[];
   /** Signs the record this promotion writes; its key must be one of `recordKeys`. */
@@ -95,6 +100,8 @@ export interface PromotionSettings {
   privateKey: KeyObject;
   /** false skips the image signature (`verify: none`, `--skip-signature`); records are verified still. */
   verifySignature?: boolean;
+  /** Other repositories whose signatures of the digest count (their cosign docker-reference). */
+  signatureReferences?: readonly string[];
   requireStageProof?: boolean;
   deployments?: DeploymentRecorder;
   run?: RunContext;
@@ -165,6 +172,10 @@ export function promotionRequest(settings: PromotionSettings): PreparedPromotion
       mode: settings.mode,
       tagTemplate: settings.tagTemplate,
       signatureKeys: settings.verifySignature === false ? undefined : [publicKey],
+      signatureReferences: settings.signatureReferences?.map((reference) => {
+        const named = repositoryOf(reference, 'a signature reference');
+        return `${named.registry}/${named.repository}`;
+      }),
       recordKeys: [publicKey],
       recordSigner: { signer: keySigner(privateKey), keyId: keyId(privateKey) },
       requireStageProof: settings.requireStageProof,

@@ -223,6 +223,8 @@ describe('promotion into another repository or registry', () => {
       ...request(digest, 'canary', 'production'),
       source: { client, repository: 'prod/app' },
       target: { client: otherClient, repository: 'app' },
+      // The signature names the repository the build pushed to, which this step does not promote.
+      signatureReferences: [`${registry.host}/team/build`],
     });
     expect(result.copy?.blobs.copied).toBeGreaterThanOrEqual(3);
     expect(result.copy?.blobs.bytes).toBeGreaterThan(4096);
@@ -375,6 +377,7 @@ describe('failures after the checks', () => {
       promote({
         ...request(digest, undefined, 'dev'),
         source: { client: proxied, repository: 'team/faulty' },
+        signatureReferences: [`${registry.host}/team/faulty`],
         deployments: recorder,
       }),
     ).rejects.toThrow(/500/);
@@ -384,6 +387,7 @@ describe('failures after the checks', () => {
     const ok = await promote({
       ...request(digest, undefined, 'dev'),
       source: { client: proxied, repository: 'team/faulty' },
+      signatureReferences: [`${registry.host}/team/faulty`],
       deployments: recorder,
     });
     expect(ok.deploymentId).toBe(2);
@@ -393,9 +397,10 @@ describe('failures after the checks', () => {
   test('the re-tag itself takes two registry round trips: PUT under the tag and the read-back', async () => {
     const digest = await pushSignedImage(registry, client, 'team/count', 9, keys.privateKey);
     const source = { client: proxied, repository: 'team/count' };
-    await promote({ ...request(digest, undefined, 'dev'), source });
+    const signatureReferences = [`${registry.host}/team/count`];
+    await promote({ ...request(digest, undefined, 'dev'), source, signatureReferences });
     const seen = proxy.requests().length;
-    await promote({ ...request(digest, 'dev', 'staging'), source });
+    await promote({ ...request(digest, 'dev', 'staging'), source, signatureReferences });
     const tagRequests = proxy
       .requests()
       .slice(seen)

@@ -67,6 +67,9 @@ async function runPromotion(
     publicKey,
     privateKey,
     verifySignature: values['skip-signature'] !== true,
+    signatureReferences: ((values['signature-references'] as string | undefined) ?? '')
+      .split(/[\s,]+/)
+      .filter((name) => name !== ''),
     onProgress: copyProgress(io),
   });
   try {

@@ -24,6 +24,9 @@ export const promoteCommand: Command = {
   --target-image <repo>      another repository or registry that holds the environment tags; the image
                              is copied there with progress once every check has passed
   --skip-signature           do not check the image signature (the promotion record is still required)
+  --signature-references <list>
+                             other repositories whose signatures of the digest count (by default only a
+                             signature made for this repository or --target-image does)
 ${KEY_OPTIONS}`,
   options: {
     ...keyOptions,
@@ -32,6 +35,7 @@ ${KEY_OPTIONS}`,
     to: { type: 'string' },
     'target-image': { type: 'string' },
     'skip-signature': { type: 'boolean' },
+    'signature-references': { type: 'string' },
   },
   run: async (args, io) => (await import('./promote-run.js')).promoteRun(args, io),
 };
