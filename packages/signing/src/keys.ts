@@ -15,8 +15,12 @@ const ENCRYPTED_LABELS = ['ENCRYPTED SIGSTORE PRIVATE KEY', 'ENCRYPTED COSIGN PR
 const WRITTEN_LABEL = 'ENCRYPTED SIGSTORE PRIVATE KEY';
 /** cosign's own parameters, so a key we encrypt costs the same to open as one cosign made. */
 const SCRYPT = { N: 65_536, r: 8, p: 1 };
-/** A key file is input: refuse parameters that would make scrypt take gigabytes or minutes. */
-const MAX_SCRYPT_N = 1 << 20;
+/**
+ * A key file is input, and scrypt spends 128·N·r bytes and p times the work on it: only what cosign writes
+ * is opened (N 32768 from cosign 1, 65536 since), so a doctored file cannot make the derivation take
+ * gigabytes or minutes before its password is even tried.
+ */
+const MAX_SCRYPT = { N: 65_536, r: 8, p: 1 };
 const WRONG_PASSWORD =
   'the password for the cosign private key is wrong: give the password the key was encrypted with (empty if none was set)';
 
@@ -80,9 +84,18 @@ function readEncryptedKeyFile(der: Buffer): EncryptedKeyFile {
     throw unreadable(`the cipher is ${JSON.stringify(file.cipher?.name)}, not nacl/secretbox`);
   }
   const { N, r, p } = file.kdf.params ?? {};
-  const whole = (n: unknown) => Number.isSafeInteger(n) && (n as number) > 0;
-  if (!whole(N) || !whole(r) || !whole(p) || (N & (N - 1)) !== 0 || N > MAX_SCRYPT_N || r * p >= 1 << 10) {
-    throw unreadable(`scrypt parameters ${JSON.stringify(file.kdf.params)} are out of range`);
+  const upTo = (n: unknown, max: number) =>
+    Number.isSafeInteger(n) && (n as number) > 0 && (n as number) <= max;
+  if (
+    !upTo(N, MAX_SCRYPT.N) ||
+    N < 2 ||
+    (N & (N - 1)) !== 0 ||
+    !upTo(r, MAX_SCRYPT.r) ||
+    !upTo(p, MAX_SCRYPT.p)
+  ) {
+    throw unreadable(
+      `scrypt parameters ${JSON.stringify(file.kdf.params).slice(0, 200)} are out of range (cosign writes N up to ${MAX_SCRYPT.N}, a power of two, r ${MAX_SCRYPT.r} and p ${MAX_SCRYPT.p}); nothing was derived`,
+    );
   }
   if (typeof file.kdf.salt !== 'string' || typeof file.cipher.nonce !== 'string') {
     throw unreadable('salt or nonce is missing');
