@@ -7,4 +7,5 @@ export * from './keyless/index.js';
 export * from './keys.js';
 export * from './payload.js';
 export * from './provenance.js';
+export * from './statement-trust.js';
 export * from './verify.js';
