@@ -173,7 +173,10 @@ function stepPermissions(action: string, step: Json): Permissions {
     case 'github/codeql-action/upload-sarif':
       return { contents: 'read', actions: 'read', 'security-events': 'write' };
     case `${INTERNAL_REPO}/build-and-sign`:
-      return { packages: 'write', 'id-token': 'write', attestations: 'write' };
+      // A per-platform leg (`signing: none`) only pushes; the merge signs and attests.
+      return String(withs.signing) === 'none'
+        ? { packages: 'write' }
+        : { packages: 'write', 'id-token': 'write', attestations: 'write' };
     case `${INTERNAL_REPO}/promote`:
       return {
         packages: 'write',
@@ -762,5 +765,40 @@ export function propertiesViolations(file: string, text: string, siblings: strin
     } catch {
       out.push(`${file}: filePatterns entry ${String(pattern)} is not a regular expression`);
     }
+  return out;
+}
+
+/** Every job that runs steps says how long it may run (GitHub's default is six hours). */
+export function timeoutViolations(t: Template): string[] {
+  return jobsOf(t)
+    .filter(([, job]) => job.steps !== undefined && job['timeout-minutes'] === undefined)
+    .map(([id]) => `${t.file}: job ${id} has no \`timeout-minutes\``);
+}
+
+/**
+ * The workflow's GitHub token is a credential for GitHub and ghcr.io only: it travels as `github-token`,
+ * and a registry password falls back to it only behind a `startsWith(…, 'ghcr.io/')` condition.
+ */
+export function registryTokenViolations(t: Template): string[] {
+  const out: string[] = [];
+  for (const [path, text] of stringsIn(t.data.jobs, 'jobs'))
+    if (
+      /(registry-password|REGISTRY_PASSWORD|TRIVY_PASSWORD)$/.test(path) &&
+      /github\.token|GITHUB_TOKEN/.test(text)
+    )
+      if (!/startsWith\([^)]*'ghcr\.io\/'\)\s*&&\s*github\.token/.test(text))
+        out.push(`${t.file} ${path}: offers the GitHub token to a registry that may not be ghcr.io`);
+  return out;
+}
+
+/** A job that is given a database URL runs in an environment, so the URL exists only after approval. */
+export function databaseViolations(t: Template): string[] {
+  const out: string[] = [];
+  for (const [id, job] of jobsOf(t)) {
+    if (job.uses !== undefined) continue;
+    const reads = [...stringsIn(job, `jobs.${id}`)].some(([, text]) => /secrets\.\w*DATABASE_URL/.test(text));
+    if (reads && environmentName(job) === undefined)
+      out.push(`${t.file}: job ${id} reads a database URL outside any \`environment:\``);
+  }
   return out;
 }

@@ -6,6 +6,7 @@ import {
   type Catalog,
   checkoutViolations,
   concurrencyViolations,
+  databaseViolations,
   downloadViolations,
   ISSUE_ACTIONS,
   interfaceViolations,
@@ -16,11 +17,13 @@ import {
   pinViolations,
   propertiesViolations,
   referenceViolations,
+  registryTokenViolations,
   reusableViolations,
   runExpressionViolations,
   runOutputs,
   type Template,
   templateFromText,
+  timeoutViolations,
 } from './templates-lib.js';
 
 const templates = loadTemplates(repoRoot);
@@ -62,7 +65,7 @@ describe('the template set', () => {
     expect(Object.keys(call('promote.yml').inputs ?? {})).toEqual(
       expect.arrayContaining(['image_digest', 'source_env', 'target_env']),
     );
-    expect(call('promote.yml').secrets).toHaveProperty('STAGING_DATABASE_URL');
+    expect(call('promote.yml').secrets).toHaveProperty('DATABASE_URL');
     const canary = call('canary-deploy.yml');
     const defaults = Object.fromEntries(
       ['traffic_percent', 'error_rate_threshold', 'latency_p99_threshold_ms', 'health_timeout_minutes'].map(
@@ -511,5 +514,48 @@ describe('starter templates', () => {
       'x.properties.json: categories must be a non-empty list of strings',
       'x.properties.json: filePatterns entry (unclosed is not a regular expression',
     ]);
+  });
+});
+
+describe('runtime limits, credentials and databases', () => {
+  test.each(templates.map(byFile))('%s bounds every job with timeout-minutes', (_, t) => {
+    expect(timeoutViolations(t)).toEqual([]);
+  });
+
+  test.each(templates.map(byFile))('%s offers the GitHub token to ghcr.io only', (_, t) => {
+    expect(registryTokenViolations(t)).toEqual([]);
+  });
+
+  test.each(templates.map(byFile))('%s reads database URLs only inside an environment', (_, t) => {
+    expect(databaseViolations(t)).toEqual([]);
+  });
+
+  test('refuses an unbounded job, the token as any registry password, and a database URL before approval', () => {
+    const t = bad(`on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: digestline/actions/promote@main
+        with:
+          registry-password: \${{ secrets.REGISTRY_PASSWORD || github.token }}
+      - uses: digestline/actions/migration-check@main
+        with:
+          database-url: \${{ secrets.STAGING_DATABASE_URL }}
+  b:
+    runs-on: ubuntu-latest
+    timeout-minutes: 5
+    environment: staging
+    steps:
+      - uses: digestline/actions/promote@main
+        with:
+          registry-password: \${{ secrets.REGISTRY_PASSWORD || (startsWith(env.IMAGE, 'ghcr.io/') && github.token || '') }}
+          database-url: \${{ secrets.DATABASE_URL }}
+`);
+    expect(timeoutViolations(t)).toEqual(['bad.yml: job a has no `timeout-minutes`']);
+    expect(registryTokenViolations(t)).toEqual([
+      'bad.yml jobs.a.steps[0].with.registry-password: offers the GitHub token to a registry that may not be ghcr.io',
+    ]);
+    expect(databaseViolations(t)).toEqual(['bad.yml: job a reads a database URL outside any `environment:`']);
   });
 });
