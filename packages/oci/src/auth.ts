@@ -90,10 +90,13 @@ const DEFAULT_TOKEN_LIFETIME_S = 60;
 
 /**
  * Answers a registry's challenges: nothing until the registry asks, then Basic credentials or a
- * bearer token per set of scopes, which is cached until shortly before it expires.
+ * bearer token per set of scopes, which is cached until shortly before it expires. The first challenge
+ * pins where the credentials may go: a later one naming a token service elsewhere is refused.
  */
 export class Authenticator {
   private scheme: { type: 'basic' } | { type: 'bearer'; realm: string; service?: string } | undefined;
+  /** The origin of the token service the first challenge named; null when it asked for Basic. */
+  private pinnedRealm: string | null | undefined;
   private readonly tokens = new Map<string, Promise<CachedToken>>();
   private resolving: Promise<ResolvedCredentials> | undefined;
 
@@ -127,8 +130,9 @@ export class Authenticator {
   }
 
   /**
-   * Learns from a 401 and returns the header to try once more with, or undefined when another try
-   * cannot succeed (no credentials, or these exact credentials were just refused).
+   * Learns from a registry's own 401 (never one from a host it redirected to) and returns the header to
+   * try once more with, or undefined when another try cannot succeed (no credentials, or these exact
+   * credentials were just refused).
    */
   async reauthorize(
     headers: IncomingHttpHeaders,
@@ -139,6 +143,7 @@ export class Authenticator {
     const challenges = challengesOf(headers);
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm !== undefined);
     if (bearer?.params.realm !== undefined) {
+      this.pin(bearer.params.realm);
       this.scheme = { type: 'bearer', realm: bearer.params.realm, service: bearer.params.service };
       const wanted = mergeScopes(scopes, bearer.params.scope?.split(' ') ?? []);
       // A cached token the registry just refused must not be handed out again.
@@ -146,11 +151,38 @@ export class Authenticator {
       return this.bearer(this.scheme, wanted, deadline);
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
+      if (this.pinnedRealm === undefined) this.pinnedRealm = null;
       this.scheme = { type: 'basic' };
       const basic = await this.basic();
       return basic === sent ? undefined : basic;
     }
     return undefined;
+  }
+
+  /**
+   * The token service is where the registry's password goes: only the one the registry named first may
+   * get it, so a challenge slipped in later (by a proxy, a path of the registry someone else serves)
+   * cannot redirect the password to a host of its choosing.
+   */
+  private pin(realm: string): void {
+    const { registry } = this.options;
+    let origin: string;
+    try {
+      origin = new URL(realm).origin;
+    } catch {
+      throw new RegistryError(
+        `${registry} named its token service as ${JSON.stringify(realm.slice(0, 200))}, which is not a URL: digestline cannot ask it for a token. Fix: check the registry's token auth settings.`,
+        { registry },
+      );
+    }
+    if (this.pinnedRealm === undefined) this.pinnedRealm = origin;
+    if (this.pinnedRealm === origin) return;
+    const first =
+      this.pinnedRealm === null ? 'asked for Basic credentials at first' : `first named ${this.pinnedRealm}`;
+    throw new RegistryError(
+      `${registry} named the token service ${origin}, but it ${first}: digestline sends the registry's credentials only where its first challenge pointed, so it asked ${origin} for nothing. Fix: check what answers for ${registry} (a proxy or another service in front of it may be injecting challenges).`,
+      { registry },
+    );
   }
 
   private async basic(): Promise<string | undefined> {

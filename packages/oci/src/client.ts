@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { Authenticator, repositoryScope } from './auth.js';
 import { isDigest, sha256Digest } from './digest.js';
 import type { Credentials } from './docker-config.js';
-import { DigestMismatchError } from './errors.js';
+import { DigestMismatchError, RegistryError } from './errors.js';
+import { mergeIntoTag } from './merge.js';
 import {
   assertDigest,
   assertRepository,
@@ -36,6 +37,11 @@ export interface RegistryClientOptions {
 
 /** The spec lets registries refuse larger manifests; a client refusing them bounds its memory. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** What `getBlob` holds in memory at most when the caller names no smaller bound. */
+export const MAX_BLOB_BYTES = 64 * 1024 * 1024;
+/** Most tags `listTags` collects, and most referrers `referrers` collects, over all pages. */
+export const MAX_TAGS = 100_000;
+export const MAX_REFERRERS = 10_000;
 const EMPTY_CONFIG_DIGEST = sha256Digest('{}');
 
 /** A manifest as the registry holds it: the exact bytes, their digest and their media type. */
@@ -118,7 +124,12 @@ export class RegistryClient {
       idempotent: true,
     });
     if (answer.status === 404) return undefined;
-    const announced = header(answer.headers, 'docker-content-digest');
+    const announced = this.announcedDigest(
+      answer.headers,
+      `checking manifest ${this.name(repository, reference)}`,
+      repository,
+      reference,
+    );
     // Without the header a tag's digest is only known from the bytes themselves.
     if (announced === undefined && !isDigest(reference)) {
       const { digest, mediaType, bytes } = await this.getManifest(repository, reference);
@@ -211,11 +222,27 @@ export class RegistryClient {
     return answer.status === 200;
   }
 
-  /** The whole blob in memory, verified against its digest: for configs and small artifacts. */
-  async getBlob(repository: string, digest: string): Promise<Buffer> {
+  /**
+   * The whole blob in memory, verified against its digest: for configs and small artifacts. Given its
+   * descriptor, no more than the descriptor's size is read (and a size above `maxBytes` is refused
+   * before anything is fetched); given a bare digest, no more than `maxBytes`.
+   */
+  async getBlob(
+    repository: string,
+    blob: string | { digest: string; size: number },
+    options: { maxBytes?: number } = {},
+  ): Promise<Buffer> {
+    const { digest, size } = typeof blob === 'string' ? { digest: blob, size: undefined } : blob;
     assertRepository(repository);
     assertDigest(digest);
     const what = `getting blob ${this.name(repository, digest)}`;
+    const maxBytes = options.maxBytes ?? MAX_BLOB_BYTES;
+    if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0 && size <= maxBytes)) {
+      throw new RegistryError(
+        `${what}: its descriptor gives a size of ${size}, where at most ${maxBytes} bytes are read into memory; nothing was fetched`,
+        { registry: this.registry, repository },
+      );
+    }
     const { bytes } = await this.requester.send({
       what,
       method: 'GET',
@@ -224,8 +251,16 @@ export class RegistryClient {
       access: 'pull',
       expect: [200],
       idempotent: true,
+      limit: size ?? maxBytes,
+      limitReason: size === undefined ? 'the most read into memory' : 'the size its descriptor gives',
     });
     this.verify(what, repository, digest, bytes);
+    if (size !== undefined && bytes.length !== size) {
+      throw new RegistryError(
+        `${what}: the registry sent ${bytes.length} bytes where its descriptor gives ${size}; they were discarded`,
+        { registry: this.registry, repository },
+      );
+    }
     return bytes;
   }
 
@@ -313,14 +348,13 @@ export class RegistryClient {
   async listTags(repository: string, options: { pageSize?: number } = {}): Promise<string[]> {
     assertRepository(repository);
     const tags: string[] = [];
+    const what = `listing tags of ${this.registry}/${repository}`;
     const first = `/v2/${repository}/tags/list${options.pageSize === undefined ? '' : `?n=${options.pageSize}`}`;
-    await this.requester.paginate(
-      { what: `listing tags of ${this.registry}/${repository}`, repository, path: first, expect: [200] },
-      (bytes) => {
-        const page = JSON.parse(bytes.toString('utf8')) as { tags?: string[] | null };
-        tags.push(...(page.tags ?? []));
-      },
-    );
+    await this.requester.paginate({ what, repository, path: first, expect: [200] }, (bytes) => {
+      const page = JSON.parse(bytes.toString('utf8')) as { tags?: string[] | null };
+      tags.push(...(page.tags ?? []));
+      this.bound(what, repository, tags.length, MAX_TAGS, 'tags');
+    });
     return tags;
   }
 
@@ -341,7 +375,10 @@ export class RegistryClient {
     const found: Descriptor[] = [];
     const api = await this.requester.paginate(
       { what, repository, path: `/v2/${repository}/referrers/${digest}${query}`, expect: [200, 404] },
-      (bytes) => found.push(...parseIndex(bytes, `the referrers list of ${digest}`).manifests),
+      (bytes) => {
+        found.push(...parseIndex(bytes, `the referrers list of ${digest}`).manifests);
+        this.bound(what, repository, found.length, MAX_REFERRERS, 'referrers');
+      },
     );
     if (api === 'absent') {
       const tag = fallbackTag(digest);
@@ -355,8 +392,8 @@ export class RegistryClient {
 
   /**
    * Pushes a manifest with a `subject` by digest. A registry with the referrers API confirms with
-   * `OCI-Subject`; otherwise the manifest is added to the subject's fallback tag index. That
-   * read-modify-write is not atomic: two writers racing on one subject can drop one entry.
+   * `OCI-Subject`; otherwise the manifest is merged into the subject's fallback tag index, read back and
+   * merged again until it stays there (`mergeIntoTag`), so writers racing on one subject keep every entry.
    */
   async pushReferrer(
     repository: string,
@@ -381,12 +418,22 @@ export class RegistryClient {
     if (confirmed !== undefined) return { digest };
 
     const tag = fallbackTag(subject.digest);
-    const existing = await this.fetchManifest(repository, tag, [MediaType.ociIndex], true);
-    const index =
-      existing === undefined ? emptyIndex() : parseIndex(existing.bytes, `the fallback tag ${tag}`);
-    if (index.manifests.some((d) => d.digest === digest)) return { digest };
-    index.manifests.push(referrerDescriptor(manifest, mediaType, digest, bytes.length));
-    await this.putManifest(repository, tag, Buffer.from(JSON.stringify(index)), MediaType.ociIndex);
+    await mergeIntoTag({
+      what: `adding ${digest} to the fallback tag ${this.registry}/${repository}:${tag}`,
+      registry: this.registry,
+      read: async () => {
+        const existing = await this.fetchManifest(repository, tag, [MediaType.ociIndex], true);
+        return existing === undefined ? emptyIndex() : parseIndex(existing.bytes, `the fallback tag ${tag}`);
+      },
+      find: (index) => index.manifests.find((d) => d.digest === digest),
+      write: async (index) => {
+        const merged = {
+          ...index,
+          manifests: [...index.manifests, referrerDescriptor(manifest, mediaType, digest, bytes.length)],
+        };
+        await this.putManifest(repository, tag, Buffer.from(JSON.stringify(merged)), MediaType.ociIndex);
+      },
+    });
     return { digest };
   }
 
@@ -418,9 +465,46 @@ export class RegistryClient {
       limit: MAX_MANIFEST_BYTES,
     });
     if (answer.status === 404) return undefined;
-    const expected = isDigest(reference) ? reference : header(answer.headers, 'docker-content-digest');
+    const announced = this.announcedDigest(answer.headers, what, repository, reference);
+    const expected = isDigest(reference) ? reference : announced;
     const digest = this.verify(what, repository, expected, answer.bytes);
     return { bytes: answer.bytes, mediaType: manifestMediaType(answer.headers, answer.bytes), digest };
+  }
+
+  /**
+   * The registry's `Docker-Content-Digest`, checked before anything uses it: a sha256 digest, and the
+   * very digest asked for when a digest was asked for. A value that is neither is refused.
+   */
+  private announcedDigest(
+    headers: IncomingHttpHeaders,
+    what: string,
+    repository: string,
+    reference: string,
+  ): string | undefined {
+    const announced = header(headers, 'docker-content-digest');
+    if (announced === undefined) return undefined;
+    if (!isDigest(announced)) {
+      throw new RegistryError(
+        `${what}: the registry announced the Docker-Content-Digest ${JSON.stringify(announced.slice(0, 100))}, which is not a sha256:<64 hex> digest; it was not used`,
+        { registry: this.registry, repository },
+      );
+    }
+    if (isDigest(reference) && announced !== reference) {
+      throw new DigestMismatchError(
+        `${what}: the registry announced ${announced} for the manifest asked for by its digest; it was not used`,
+        { registry: this.registry, repository, expected: reference, actual: announced },
+      );
+    }
+    return announced;
+  }
+
+  /** A list that outgrew what a caller could sensibly hold is refused rather than cut short. */
+  private bound(what: string, repository: string, count: number, max: number, noun: string): void {
+    if (count <= max) return;
+    throw new RegistryError(
+      `${what} failed: the registry listed more than ${max} ${noun}; digestline stops there rather than hold a list without end. Fix: check the registry, or remove what fills the list.`,
+      { registry: this.registry, repository },
+    );
   }
 
   private verify(what: string, repository: string, expected: string | undefined, bytes: Buffer): string {

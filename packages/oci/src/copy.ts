@@ -11,6 +11,11 @@ export type BlobCopyResult = 'exists' | 'mounted' | 'copied';
 
 /** How many blobs of one image move at once: enough to fill a link, few enough not to trip rate limits. */
 const BLOB_CONCURRENCY = 4;
+/**
+ * How deep indexes may nest below the top one. Real images nest one level (an index of platform
+ * images), rarely two; a source nesting deeper would have the copy recurse as far as it likes.
+ */
+export const MAX_INDEX_DEPTH = 8;
 
 /**
  * Copies one blob, doing the least work possible: nothing when the target has it, a mount within
@@ -73,13 +78,19 @@ export async function copyImage(
     });
   };
 
-  const copyContent = async (bytes: Buffer, mediaType: string): Promise<void> => {
+  const copyContent = async (bytes: Buffer, mediaType: string, depth: number): Promise<void> => {
     const parsed = JSON.parse(bytes.toString('utf8')) as Partial<ImageManifest & ImageIndex>;
     if (isIndexMediaType(mediaType) || Array.isArray(parsed.manifests)) {
+      if (depth >= MAX_INDEX_DEPTH) {
+        throw new RegistryError(
+          `copying ${from.client.registry}/${from.repository}@${from.reference}: its indexes nest more than ${MAX_INDEX_DEPTH} deep, and digestline copies no deeper: the copy stopped there and tagged nothing. Fix: copy the platform images, or an index of them, instead.`,
+          { registry: from.client.registry, repository: from.repository },
+        );
+      }
       for (const child of parsed.manifests ?? []) {
         if (await to.client.headManifest(to.repository, child.digest)) continue;
         const manifest = await from.client.getManifest(from.repository, child.digest);
-        await copyContent(manifest.bytes, manifest.mediaType);
+        await copyContent(manifest.bytes, manifest.mediaType, depth + 1);
         await to.client.putManifest(to.repository, child.digest, manifest.bytes, manifest.mediaType);
       }
       return;
@@ -94,7 +105,7 @@ export async function copyImage(
 
   const root = await from.client.getManifest(from.repository, from.reference);
   if (!(await to.client.headManifest(to.repository, root.digest)))
-    await copyContent(root.bytes, root.mediaType);
+    await copyContent(root.bytes, root.mediaType, 0);
   await to.client.putManifest(to.repository, to.tag ?? root.digest, root.bytes, root.mediaType);
   return { digest: root.digest, blobs };
 }

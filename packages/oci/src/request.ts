@@ -5,6 +5,7 @@ import { isDigest } from './digest.js';
 import { markRetryable, RegistryError, retryInfo } from './errors.js';
 import { type GiveUpReason, parseRetryAfter, type RetryPolicy, withRetry } from './retry.js';
 import {
+  BodyTooLargeError,
   errorCodes,
   type HttpRequest,
   type HttpTransport,
@@ -33,6 +34,8 @@ export interface Operation {
   stream?: boolean;
   /** Most bytes read from an expected answer. */
   limit?: number;
+  /** Where `limit` comes from, for the error when a body runs past it: `the size its descriptor gives`. */
+  limitReason?: string;
 }
 
 export interface Answer {
@@ -46,6 +49,13 @@ export interface Answer {
 }
 
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/**
+ * A list the registry pages (tags, referrers) ends within this many pages: a registry that keeps handing
+ * out new `next` links would otherwise be followed for ever.
+ */
+export const MAX_LIST_PAGES = 1000;
+/** One page of a list is JSON of names or descriptors: bounded like a manifest. */
+const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 
 /** `127.0.0.1:5000/team/app:v1` or `…/team/app@sha256:…`. */
 export function displayName(registry: string, repository: string, reference: string): string {
@@ -97,7 +107,11 @@ export class Requester {
     );
   }
 
-  /** Where the registry wants the next request of an upload session to go. */
+  /**
+   * Where the registry wants the next request of an upload session to go. Another origin gets the upload
+   * without our credentials (see `attempt`); plain HTTP handed out by a registry on HTTPS is refused, as
+   * the upload and anything sent along would cross the network readable.
+   */
   location(answer: Answer): URL {
     const location = header(answer.headers, 'location');
     if (location === undefined) {
@@ -109,7 +123,14 @@ export class Requester {
         },
       );
     }
-    return new URL(location, answer.url);
+    const url = new URL(location, answer.url);
+    if (this.origin.protocol === 'https:' && url.protocol !== 'https:') {
+      throw new RegistryError(
+        `${this.registry} handed out the upload location ${url.origin}, ${url.protocol === 'http:' ? 'plain HTTP' : url.protocol} where the registry speaks HTTPS: digestline will not send the upload there. Fix: configure the registry (or the proxy in front of it) to hand out https:// upload locations.`,
+        { registry: this.registry },
+      );
+    }
+    return url;
   }
 
   /**
@@ -131,29 +152,49 @@ export class Requester {
         access: 'pull',
         expect: page === 1 ? first.expect : [200],
         idempotent: true,
+        limit: MAX_PAGE_BYTES,
+        limitReason: 'the most one page of a list may hold',
       });
       if (answer.status === 404) return 'absent';
       onPage(answer.bytes);
       const link = nextLink(answer.headers, answer.url);
       // Another origin would receive our token; a page seen before would loop forever.
       if (link === undefined || link.origin !== this.origin.origin || seen.has(link.href)) return 'done';
+      if (page >= MAX_LIST_PAGES) {
+        throw new RegistryError(
+          `${first.what} failed: ${this.registry} still had a next page after ${MAX_LIST_PAGES} pages; digestline stops there rather than follow a list without end. Fix: check the registry, or remove what fills the list.`,
+          { registry: this.registry, repository: first.repository },
+        );
+      }
       seen.add(link.href);
       next = link;
     }
   }
 
+  /**
+   * Credentials go to the registry's own origin only: an absolute URL the registry handed out (an upload
+   * on storage elsewhere) is sent without them, and a 401 that did not come from the registry itself (a
+   * redirect target, that other host) is never answered, or its realm would get the registry's password.
+   */
   private async attempt(operation: Operation, deadline: number): Promise<Answer> {
     const own =
       operation.repository !== undefined && operation.access !== undefined
         ? [repositoryScope(operation.repository, operation.access)]
         : [];
     const scopes = [...own, ...(operation.extraScopes ?? [])];
-    const authorization = await this.auth.authorization(scopes, deadline);
-    let answer = await this.exchange(operation, authorization, deadline);
+    const url = typeof operation.path === 'string' ? new URL(operation.path, this.origin) : operation.path;
+    const ours = url.origin === this.origin.origin;
+    const authorization = ours ? await this.auth.authorization(scopes, deadline) : undefined;
+    let answer = await this.exchange(operation, url, authorization, deadline);
     // A consumed stream cannot be sent twice; streams only follow a request that already authenticated.
-    if (answer.status === 401 && !(operation.body instanceof Readable)) {
+    if (
+      answer.status === 401 &&
+      ours &&
+      answer.url.origin === this.origin.origin &&
+      !(operation.body instanceof Readable)
+    ) {
       const retryWith = await this.auth.reauthorize(answer.headers, scopes, authorization, deadline);
-      if (retryWith !== undefined) answer = await this.exchange(operation, retryWith, deadline);
+      if (retryWith !== undefined) answer = await this.exchange(operation, url, retryWith, deadline);
     }
     if (operation.expect.includes(answer.status)) return answer;
     throw await this.failure(operation, answer);
@@ -162,10 +203,10 @@ export class Requester {
   /** One HTTP exchange; the deadline covers it up to the last byte, or for a stream up to its headers. */
   private async exchange(
     operation: Operation,
+    url: URL,
     authorization: string | undefined,
     deadline: number,
   ): Promise<Answer> {
-    const url = typeof operation.path === 'string' ? new URL(operation.path, this.origin) : operation.path;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()));
     try {
@@ -193,6 +234,13 @@ export class Requester {
   private networkFailure(operation: Operation, error: unknown, timedOut: boolean): Error {
     if (error instanceof RegistryError) return error;
     const details = { registry: this.registry, repository: operation.repository, cause: error };
+    if (error instanceof BodyTooLargeError) {
+      const bound = operation.limitReason === undefined ? '' : `, ${operation.limitReason}`;
+      return new RegistryError(
+        `${operation.what} failed: the registry sent more than ${error.limit} bytes${bound}; the rest was not read`,
+        details,
+      );
+    }
     if (timedOut) {
       return new RegistryError(
         `${operation.what} failed: no answer within the overall timeout of ${this.retry.totalTimeoutMs} ms`,
@@ -205,6 +253,13 @@ export class Requester {
 
   private async failure(operation: Operation, answer: Answer): Promise<RegistryError> {
     const { status, headers } = answer;
+    if (status === 401 && answer.url.origin !== this.origin.origin) {
+      return new RegistryError(
+        `${operation.what} failed: ${answer.url.origin}, which is not ${this.registry}, asked for credentials (HTTP 401); digestline sends the registry's credentials only to the registry and the token service it named first. Fix: the registry's storage or upload location must accept the request without them (a signed URL); check the registry's storage settings.`,
+        { registry: this.registry, repository: operation.repository, status },
+        'REGISTRY_REFUSED',
+      );
+    }
     const problem = registryProblem(answer.bytes);
     let message = `${operation.what} failed: HTTP ${status}`;
     if (problem.code !== undefined) message += ` ${problem.code}`;

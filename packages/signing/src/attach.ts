@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { type Descriptor, type ImageManifest, MediaType, type RegistryClient } from '@digestline/oci';
 import { BUNDLE_MEDIA_TYPE, type SerializedBundle, type VerifiedStatement, verifyBundle } from './bundle.js';
+import { MAX_SIGNATURE_LAYER_BYTES } from './cosign.js';
 import { BundleVerificationError } from './errors.js';
 
 /** Annotations sigstore tools put on a bundle referrer, so a listing can filter without fetching. */
@@ -101,11 +102,12 @@ async function readAttestation(
   // A fallback tag index is an ordinary tag anyone with push can rewrite: believe only the manifest itself.
   if (manifest.subject?.digest !== subjectDigest) return undefined;
   const layer = manifest.layers?.find((l) => l.mediaType === BUNDLE_MEDIA_TYPE);
-  if (layer === undefined) return undefined;
+  // A bundle is a few KiB: one claiming more than a signature layer may hold is not read into memory.
+  if (layer === undefined || !(layer.size <= MAX_SIGNATURE_LAYER_BYTES)) return undefined;
   let bundle: SerializedBundle;
   try {
     bundle = JSON.parse(
-      (await client.getBlob(repository, layer.digest)).toString('utf8'),
+      (await client.getBlob(repository, layer, { maxBytes: MAX_SIGNATURE_LAYER_BYTES })).toString('utf8'),
     ) as SerializedBundle;
   } catch (error) {
     // Not JSON is not an attestation; a registry failure still is the caller's problem.

@@ -3,6 +3,7 @@ import {
   type Descriptor,
   type ImageManifest,
   MediaType,
+  mergeIntoTag,
   type RegistryClient,
   RegistryError,
   sha256Digest,
@@ -19,6 +20,11 @@ export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
  * "signed by a key you do not trust" from "changed after signing", which the signature alone cannot.
  */
 export const KEY_ID_ANNOTATION = 'dev.digestline.signing/key-id';
+/**
+ * A simple-signing payload is a few hundred bytes and a sigstore bundle a few KiB: a layer claiming more
+ * than this is not read into memory.
+ */
+export const MAX_SIGNATURE_LAYER_BYTES = 16 * 1024 * 1024;
 
 /** cosign's tag for an image's signatures: `sha256-<hex>.sig`. */
 export function signatureTag(digest: string): string {
@@ -98,8 +104,8 @@ export interface SignImageResult {
 
 /**
  * Signs an image the way `cosign sign --key` stores it: a payload layer in the manifest at `sha256-<hex>.sig`.
- * Signatures already there are kept. Two signers of one digest at the same moment can still lose one
- * layer: registries offer no compare-and-swap on a tag.
+ * Signatures already there are kept, and so are those of signers writing the same tag at the same moment:
+ * the layer is merged into what the tag holds, read back and merged again until it stays (`mergeIntoTag`).
  */
 export async function signImage(
   client: RegistryClient,
@@ -116,31 +122,56 @@ export async function signImage(
     digest,
     options.annotations,
   );
-  const stored = await readSignatureManifest(client, repository, digest);
-  const existing = stored.manifest?.layers ?? [];
-
   // Re-running a workflow must not pile up copies of one signature: same payload, same key → done.
   const payloadDigest = sha256Digest(payload);
-  const publicKeyId = keyId(privateKey);
-  for (const layer of existing) {
-    const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
-    if (layer.digest !== payloadDigest || signature === undefined) continue;
-    if (verifyPayload(payload, signature, privateKey, { digest }).ok && stored.digest !== undefined) {
-      return { tag: stored.tag, signatureDigest: stored.digest, appended: false, layer };
-    }
-  }
-
-  const blob = await client.pushBlob(repository, payload);
-  const layer: Descriptor = {
-    mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
-    digest: blob.digest,
-    size: blob.size,
-    annotations: {
-      [SIGNATURE_ANNOTATION]: signPayload(payload, privateKey),
-      [KEY_ID_ANNOTATION]: publicKeyId,
+  const ours = (stored: StoredSignatures) =>
+    stored.manifest?.layers.find((layer) => {
+      const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
+      return (
+        layer.digest === payloadDigest &&
+        signature !== undefined &&
+        verifyPayload(payload, signature, privateKey, { digest }).ok
+      );
+    });
+  // Signed once, so every write of a merge adds the very same layer.
+  let signed: Descriptor | undefined;
+  const tag = signatureTag(digest);
+  const { outcome, entry } = await mergeIntoTag({
+    what: `adding a signature of ${digest} to ${client.registry}/${repository}:${tag}`,
+    registry: client.registry,
+    read: () => readSignatureManifest(client, repository, digest),
+    find: (stored) => {
+      const layer = ours(stored);
+      return layer === undefined || stored.digest === undefined
+        ? undefined
+        : { layer, manifest: stored.digest };
     },
-  };
-  const layers = [...existing, layer];
+    write: async (stored) => {
+      if (signed === undefined) {
+        const blob = await client.pushBlob(repository, payload);
+        signed = {
+          mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+          digest: blob.digest,
+          size: blob.size,
+          annotations: {
+            [SIGNATURE_ANNOTATION]: signPayload(payload, privateKey),
+            [KEY_ID_ANNOTATION]: keyId(privateKey),
+          },
+        };
+      }
+      await putSignatureManifest(client, repository, stored, [...(stored.manifest?.layers ?? []), signed]);
+    },
+  });
+  return { tag, signatureDigest: entry.manifest, appended: outcome === 'written', layer: entry.layer };
+}
+
+/** The signature manifest under `stored.tag` with `layers`, beside a config that lists them. */
+async function putSignatureManifest(
+  client: RegistryClient,
+  repository: string,
+  stored: StoredSignatures,
+  layers: Descriptor[],
+): Promise<void> {
   const config = await client.pushBlob(repository, signatureConfig(layers));
   const manifest: ImageManifest = {
     ...(stored.manifest ?? { schemaVersion: 2, mediaType: MediaType.ociManifest }),
@@ -152,13 +183,7 @@ export async function signImage(
     layers,
   };
   const mediaType = manifest.mediaType ?? MediaType.ociManifest;
-  const put = await client.putManifest(
-    repository,
-    stored.tag,
-    Buffer.from(JSON.stringify(manifest)),
-    mediaType,
-  );
-  return { tag: stored.tag, signatureDigest: put.digest, appended: true, layer };
+  await client.putManifest(repository, stored.tag, Buffer.from(JSON.stringify(manifest)), mediaType);
 }
 
 export interface SignatureCheck extends PayloadCheck {
@@ -226,7 +251,15 @@ async function checkLayer(
       layer,
     };
   }
-  const payload = await client.getBlob(repository, layer.digest);
+  if (!(layer.size <= MAX_SIGNATURE_LAYER_BYTES)) {
+    return {
+      ok: false,
+      reason: 'malformed-payload',
+      message: `the layer says it holds ${layer.size} bytes, more than the ${MAX_SIGNATURE_LAYER_BYTES} a signature payload may have; it was not read`,
+      layer,
+    };
+  }
+  const payload = await client.getBlob(repository, layer, { maxBytes: MAX_SIGNATURE_LAYER_BYTES });
   const check = verifyPayload(
     payload,
     signature,

@@ -155,7 +155,18 @@ export class HttpTransport {
   }
 }
 
-/** Reads a whole body, refusing more than `limit` bytes so a hostile server cannot exhaust memory. */
+/** A body that ran past the most bytes its reader would take; `code` lets the requester say whose bound it was. */
+export class BodyTooLargeError extends Error {
+  readonly code = 'BODY_TOO_LARGE';
+  constructor(readonly limit: number) {
+    super(`the response is larger than ${limit} bytes`);
+  }
+}
+
+/**
+ * Reads a whole body, refusing more than `limit` bytes so a hostile server cannot exhaust memory: the
+ * connection is dropped as soon as the body runs past it.
+ */
 export async function readBody(body: ResponseBody, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -163,7 +174,7 @@ export async function readBody(body: ResponseBody, limit = Number.POSITIVE_INFIN
     size += chunk.length;
     if (size > limit) {
       body.destroy();
-      throw new Error(`the response is larger than ${limit} bytes`);
+      throw new BodyTooLargeError(limit);
     }
     chunks.push(chunk);
   }
