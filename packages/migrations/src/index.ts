@@ -7,10 +7,19 @@ export {
   type DryRunLock,
   type DryRunResult,
   type DryRunRewrite,
+  DEFAULT_DRY_RUN_DEADLINE_MS,
   describeDatabase,
   dryRun,
+  isLoopbackHost,
 } from './dry-run.js';
 export { DatabaseUnavailableError, MigrationInputError } from './errors.js';
+export {
+  type AppliedHistory,
+  type HistoryQuery,
+  MigrationHistoryError,
+  pendingMigrations,
+  readHistory,
+} from './history.js';
 export {
   type Finding,
   type LintOptions,
