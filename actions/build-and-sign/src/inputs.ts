@@ -24,6 +24,7 @@ import {
   parseMergeDigests,
   registryCredentials,
   type SbomSource,
+  sigstoreEndpoints,
 } from '@digestline/build';
 import { type ImageReference, isTag, parseReference } from '@digestline/oci';
 import type { GitHubBuildContext } from '@digestline/signing';
@@ -53,7 +54,16 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): RunInputs {
   const building = mergeDigests.length === 0;
   const file = building ? dockerfile(workspace, context) : join(context, 'Dockerfile');
   const signing = push
-    ? chooseSigning(enumInput(INPUT.signing, SIGNING, 'auto'), { pem, password }, hasOidc(env))
+    ? chooseSigning(
+        enumInput(INPUT.signing, SIGNING, 'auto'),
+        { pem, password },
+        hasOidc(env),
+        sigstoreEndpoints({
+          fulcio: optionalString(INPUT.fulcioUrl),
+          rekor: optionalString(INPUT.rekorUrl),
+          tsa: optionalString(INPUT.tsaUrl),
+        }),
+      )
     : { kind: 'none' as const };
   const provenance = booleanInput(INPUT.provenance, true);
   const ghContext = githubContext();

@@ -6,7 +6,7 @@ import { runnerHost } from './runtime.js';
 import { summarize } from './summary.js';
 
 export async function main(inputs: RunInputs = readInputs()): Promise<void> {
-  const outcome = await buildAndSign(inputs, runnerHost(inputs.githubToken));
+  const outcome = await buildAndSign(inputs, runnerHost(inputs.githubToken, inputs.run.repository));
   setOutputs({
     [OUTPUT.digest]: outcome.digest ?? '',
     [OUTPUT.imageRef]: outcome.digest === undefined ? '' : `${outcome.image}@${outcome.digest}`,

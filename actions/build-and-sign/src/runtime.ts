@@ -1,8 +1,13 @@
 import { spawn } from 'node:child_process';
-import { attest } from '@actions/attest';
-import { annotate, log } from '@digestline/action-kit';
 import {
-  type Attestor,
+  annotate,
+  createOctokit,
+  githubAttestations,
+  hasIdToken,
+  idToken,
+  log,
+} from '@digestline/action-kit';
+import {
   type BuildHost,
   type ProcessRunner,
   toolEnvironment,
@@ -50,26 +55,17 @@ const processes: ProcessRunner = {
     }),
 };
 
-/** GitHub's attestation library: a Sigstore certificate for the job's OIDC identity, recorded with GitHub. */
-function githubAttestor(token: string): Attestor {
-  return {
-    async attest(statement) {
-      const attestation = await attest({
-        subjects: statement.subject,
-        predicateType: statement.predicateType,
-        predicate: statement.predicate as object,
-        token,
-      });
-      return attestation.bundle;
-    },
-  };
-}
-
-/** What the build gets from the runner: its processes, its log and notices, and GitHub attestations. */
-export function runnerHost(githubToken: string | undefined): BuildHost {
+/**
+ * What the build gets from the runner: its processes, its log and notices, the job's OIDC identity (with
+ * `id-token: write`) and GitHub's attestations API for the workflow's repository (with a token).
+ */
+export function runnerHost(githubToken: string | undefined, repository: string): BuildHost {
   return {
     processes,
-    ...(githubToken === undefined ? {} : { attestor: githubAttestor(githubToken) }),
+    ...(hasIdToken() ? { identityTokens: { getToken: idToken } } : {}),
+    ...(githubToken === undefined || repository === ''
+      ? {}
+      : { githubAttestations: githubAttestations(createOctokit(githubToken), repository) }),
     log: { ...log, notice: (message) => annotate('notice', message) },
   };
 }

@@ -1,4 +1,5 @@
 export { ConfigurationError, DigestlineError } from '@digestline/base';
+export { githubAttestations } from './attestations.js';
 export {
   booleanInput,
   durationInput,
@@ -16,6 +17,7 @@ export {
 } from './inputs.js';
 export { type AnnotationLocation, annotate, log } from './log.js';
 export { createOctokit, githubContext, type Octokit, type OctokitOptions } from './octokit.js';
+export { hasIdToken, idToken } from './oidc.js';
 export { type OutputValue, secret, setOutput, setOutputs } from './outputs.js';
 export { run } from './run.js';
 export { getState, isPost, saveState } from './state.js';

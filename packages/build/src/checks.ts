@@ -1,5 +1,6 @@
 import { ConfigurationError } from '@digestline/base';
 import { type Credentials, type ImageReference, isDigest, parseReference } from '@digestline/oci';
+import { PUBLIC_GOOD_SIGSTORE, type SigstoreEndpoints } from '@digestline/signing';
 import { GHCR, INPUT, type Signing, type SigningChoice } from './options.js';
 
 /*
@@ -107,6 +108,7 @@ export function chooseSigning(
   choice: SigningChoice,
   key: { pem?: string; password: string },
   hasOidcToken: boolean,
+  sigstore: SigstoreEndpoints,
 ): Signing {
   if (choice === 'none') return { kind: 'none' };
   if (choice === 'key' || (choice === 'auto' && key.pem !== undefined)) {
@@ -117,7 +119,7 @@ export function chooseSigning(
     }
     return { kind: 'key', pem: key.pem, password: key.password };
   }
-  if (hasOidcToken) return { kind: 'keyless' };
+  if (hasOidcToken) return { kind: 'keyless', sigstore };
   if (choice === 'keyless') {
     throw new ConfigurationError(
       `"${INPUT.signing}: keyless" needs the job's OIDC token, which this job does not have: add "permissions: id-token: write" to the job (and keep "contents: read").`,
@@ -128,16 +130,48 @@ export function chooseSigning(
   );
 }
 
-/** Keyless signing is the provenance's signature, and provenance names the workflow that built the image. */
+/** Provenance names the workflow that built the image. */
 export function checkProvenance(signing: Signing, provenance: boolean, workflowRef: string): void {
-  if (signing.kind === 'keyless' && !provenance) {
-    throw new ConfigurationError(
-      `Keyless signing stores the image's signature as its signed provenance, which "${INPUT.provenance}: false" turns off; set "${INPUT.provenance}: true" or sign with "${INPUT.cosignPrivateKey}".`,
-    );
-  }
   if (provenance && signing.kind !== 'none' && workflowRef === '') {
     throw new ConfigurationError(
       `Input "${INPUT.provenance}" is true, but GITHUB_WORKFLOW_REF is not set (GitHub runners always set it): provenance needs the workflow that built the image; set "${INPUT.provenance}: false" when running elsewhere.`,
     );
   }
+}
+
+function serviceURL(value: string | undefined, input: string, fallback?: string): string | undefined {
+  const raw = value?.trim() || fallback;
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigurationError(
+      `Input "${input}" must be a URL such as https://fulcio.sigstore.dev; got ${quote(raw)}.`,
+    );
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ConfigurationError(
+      `Input "${input}" must use https (plain http only to this machine); got ${quote(raw)}: the identity token and signatures go there.`,
+    );
+  }
+  return raw.replace(/\/$/, '');
+}
+
+/**
+ * The Sigstore instance keyless signing uses: the public-good Fulcio and Rekor unless the inputs name
+ * others (a private Sigstore); a timestamp authority only when "tsa-url" is set.
+ */
+export function sigstoreEndpoints(given: {
+  fulcio?: string;
+  rekor?: string;
+  tsa?: string;
+}): SigstoreEndpoints {
+  const tsa = serviceURL(given.tsa, INPUT.tsaUrl);
+  return {
+    fulcioURL: serviceURL(given.fulcio, INPUT.fulcioUrl, PUBLIC_GOOD_SIGSTORE.fulcioURL) as string,
+    rekorURL: serviceURL(given.rekor, INPUT.rekorUrl, PUBLIC_GOOD_SIGSTORE.rekorURL) as string,
+    ...(tsa === undefined ? {} : { tsaURL: tsa }),
+  };
 }

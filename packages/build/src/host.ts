@@ -1,16 +1,6 @@
 import { type Logger, silentLogger } from '@digestline/base';
-import type { SerializedBundle, Statement } from '@digestline/signing';
+import type { GitHubAttestations, IdentityTokenSource } from '@digestline/signing';
 import type { ProcessRunner } from './process.js';
-
-/**
- * Keyless signing: a Sigstore certificate for the job's OIDC identity signs the statement, and the
- * attestation is recorded with GitHub, so `gh attestation verify oci://…` finds it. It needs the job's
- * OIDC token, the public Sigstore services and the GitHub API, so the action passes one backed by GitHub's
- * attestation library; no test environment can reach them.
- */
-export interface Attestor {
-  attest(statement: Statement): Promise<SerializedBundle>;
-}
 
 /** The one logger shape, and what a runner's log has beyond it. */
 export interface BuildLog extends Logger {
@@ -24,8 +14,10 @@ export interface BuildLog extends Logger {
 export interface BuildHost {
   /** Runs the builder and the SBOM generator. */
   processes: ProcessRunner;
-  /** For keyless signing; without it, `signing: keyless` is refused. */
-  attestor?: Attestor;
+  /** The job's OIDC identity, for keyless signing; without it, `signing: keyless` is refused. */
+  identityTokens?: IdentityTokenSource;
+  /** GitHub's attestations API: keyless bundles are recorded there too, for `gh attestation verify`. */
+  githubAttestations?: GitHubAttestations;
   log?: BuildLog;
 }
 

@@ -16,9 +16,10 @@ export {
   parseBuildArgs,
   parseMergeDigests,
   registryCredentials,
+  sigstoreEndpoints,
 } from './checks.js';
 export { BuildAndSignError, BuildOutputError, MergeError, registryAdvice } from './errors.js';
-export { type Attestor, type BuildHost, type BuildLog, fullLog } from './host.js';
+export { type BuildHost, type BuildLog, fullLog } from './host.js';
 export {
   assertDistinctPlatforms,
   fetchPlatformManifest,

@@ -1,5 +1,5 @@
 import type { Credentials, ImageReference } from '@digestline/oci';
-import type { GitHubBuildContext } from '@digestline/signing';
+import type { GitHubBuildContext, SigstoreEndpoints } from '@digestline/signing';
 import type { OwnedTags, TagContext } from './tags.js';
 
 /**
@@ -22,6 +22,9 @@ export const INPUT = {
   signing: 'signing',
   cosignPrivateKey: 'cosign-private-key',
   cosignPassword: 'cosign-password',
+  fulcioUrl: 'fulcio-url',
+  rekorUrl: 'rekor-url',
+  tsaUrl: 'tsa-url',
   sbom: 'sbom',
   provenance: 'provenance',
   mergeDigests: 'merge-digests',
@@ -38,7 +41,10 @@ export type SigningChoice = (typeof SIGNING)[number];
 /** The registry whose default credentials are the workflow's own (`github.actor` and its token). */
 export const GHCR = 'ghcr.io';
 
-export type Signing = { kind: 'key'; pem: string; password: string } | { kind: 'keyless' } | { kind: 'none' };
+export type Signing =
+  | { kind: 'key'; pem: string; password: string }
+  | { kind: 'keyless'; sigstore: SigstoreEndpoints }
+  | { kind: 'none' };
 export type SbomSource = { kind: 'file'; path: string } | { kind: 'auto' } | { kind: 'none' };
 
 /** One run, checked: what `buildAndSign` builds, pushes, signs, attests and tags. */

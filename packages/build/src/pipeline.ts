@@ -112,7 +112,7 @@ async function steps(run: Run): Promise<Outcome> {
   const { options, client, work, progress } = run;
   const { image } = options;
   const repository = image.repository;
-  const signer = await createSigner(options.signing, run.host.attestor);
+  const signer = await createSigner(options.signing, run.host, run.log);
   const sbom = await givenSbom(options.sbom);
   const outcome: Outcome = { image: image.name, platforms: options.platforms, tags: [], skipped: {} };
   const tags = options.tag ? tagsToApply(run) : [];
@@ -239,10 +239,8 @@ async function sbomAndSignatures(
   outcome.signer = signer.description;
   const subject = imageSubject(image.name, digest);
 
-  if (signer.signImage !== undefined) {
-    outcome.signatureRef = await signer.signImage(client, image.repository, digest);
-    progress.signature = outcome.signatureRef;
-  }
+  outcome.signatureRef = await signer.signImage(client, image.repository, digest);
+  progress.signature = outcome.signatureRef;
   const attestOne = async (statement: Statement): Promise<Attested> => {
     const bundle = await signer.signStatement(statement);
     const { digest: referrer } = await attach(client, image.repository, digest, bundle);
@@ -255,7 +253,6 @@ async function sbomAndSignatures(
     outcome.provenance = await attestOne(
       provenanceStatement(subject, options.run, { finishedOn: new Date() }),
     );
-    outcome.signatureRef ??= `${image.name}@${outcome.provenance.referrer}`;
   } else {
     outcome.skipped.provenance = `"${INPUT.provenance}: false"`;
   }

@@ -2,24 +2,28 @@ import type { KeyObject } from 'node:crypto';
 import { ConfigurationError } from '@digestline/base';
 import type { RegistryClient } from '@digestline/oci';
 import {
+  type GitHubAttestations,
   KeyError,
   keyId,
+  keylessSigner,
   keySigner,
   loadPrivateKey,
   type SerializedBundle,
+  type SigstoreEndpoints,
   type Statement,
   signImage,
+  signImageKeyless,
   signStatement,
 } from '@digestline/signing';
-import type { Attestor } from './host.js';
+import type { BuildHost, BuildLog } from './host.js';
 import { INPUT, type Signing } from './options.js';
 
 /** How this run signs: the image itself (cosign format) and in-toto statements about it. */
 export interface ImageSigner {
-  /** For the summary: `key 3f2a…` or `keyless (Sigstore, GitHub attestation)`. */
+  /** For the summary: `key 3f2a…` or `keyless (Fulcio …, Rekor …)`. */
   description: string;
-  /** cosign-format signature of the image; absent for keyless, whose signature is the provenance bundle. */
-  signImage?(client: RegistryClient, repository: string, digest: string): Promise<string>;
+  /** Signs the image where cosign and GitHub look; returns where the signature is. */
+  signImage(client: RegistryClient, repository: string, digest: string): Promise<string>;
   signStatement(statement: Statement): Promise<SerializedBundle>;
 }
 
@@ -29,10 +33,11 @@ export interface ImageSigner {
  */
 export async function createSigner(
   signing: Signing,
-  attestor: Attestor | undefined,
+  host: Pick<BuildHost, 'identityTokens' | 'githubAttestations'>,
+  log: BuildLog,
 ): Promise<ImageSigner | undefined> {
   if (signing.kind === 'none') return undefined;
-  if (signing.kind === 'keyless') return keylessSigner(attestor);
+  if (signing.kind === 'keyless') return keylessImageSigner(signing.sigstore, host, log);
   let key: KeyObject;
   try {
     key = await loadPrivateKey(signing.pem, signing.password);
@@ -53,15 +58,61 @@ export async function createSigner(
   };
 }
 
-/** Keyless: the attestor signs each statement; the host has one only when it has a token for GitHub. */
-function keylessSigner(attestor: Attestor | undefined): ImageSigner {
-  if (attestor === undefined) {
+/**
+ * Keyless: the job's OIDC identity buys a Fulcio certificate, each signature is logged in Rekor (and
+ * timestamped where a TSA is set). The image signature goes to the registry twice (cosign 3's referrer
+ * bundle, cosign 2's `.sig` layer) and, like every attestation, to GitHub when the host can reach it.
+ */
+function keylessImageSigner(
+  sigstore: SigstoreEndpoints,
+  host: Pick<BuildHost, 'identityTokens' | 'githubAttestations'>,
+  log: BuildLog,
+): ImageSigner {
+  if (host.identityTokens === undefined) {
     throw new ConfigurationError(
-      `Keyless signing records attestations with GitHub and needs "${INPUT.githubToken}" (default \${{ github.token }}, with "permissions: attestations: write").`,
+      `"${INPUT.signing}: keyless" needs the job's OIDC token: add "permissions: id-token: write" to the job.`,
     );
   }
+  const signer = keylessSigner(host.identityTokens, sigstore);
+  const github =
+    host.githubAttestations === undefined ? undefined : recordingOnly(host.githubAttestations, log);
   return {
-    description: 'keyless (Sigstore certificate for the workflow identity, GitHub attestation)',
-    signStatement: (statement) => attestor.attest(statement),
+    description: `keyless (Fulcio ${sigstore.fulcioURL}, Rekor ${sigstore.rekorURL}${sigstore.tsaURL === undefined ? '' : `, TSA ${sigstore.tsaURL}`})`,
+    async signImage(client, repository, digest) {
+      const signed = await signImageKeyless(client, repository, digest, signer, {
+        ...(github === undefined ? {} : { github }),
+      });
+      log.info(`Signed ${digest} keyless as ${signed.identity}.`);
+      return `${client.registry}/${repository}@${signed.referrer}`;
+    },
+    async signStatement(statement) {
+      const bundle = await signStatement(statement, signer);
+      await github?.write(bundle);
+      return bundle;
+    },
+  };
+}
+
+/**
+ * GitHub's copy is for `gh attestation verify`; the registry holds the signatures that count here. A
+ * token without `attestations: write` (or a plan without the API) costs a warning, not the build.
+ */
+function recordingOnly(github: GitHubAttestations, log: BuildLog): GitHubAttestations {
+  let warned = false;
+  return {
+    ...github,
+    async write(bundle: SerializedBundle) {
+      try {
+        return await github.write(bundle);
+      } catch (error) {
+        if (!warned) {
+          log.warning(
+            `The attestation was not recorded with GitHub (${github.repository}): ${(error as Error).message}. Give the job "permissions: attestations: write" for gh attestation verify to find it; the registry has the signature.`,
+          );
+        }
+        warned = true;
+        return { id: 0 };
+      }
+    },
   };
 }

@@ -8,6 +8,7 @@ import {
   parseBuildArgs,
   parseMergeDigests,
   registryCredentials,
+  sigstoreEndpoints,
 } from '../src/index.js';
 
 const image = parseReference('127.0.0.1:5000/team/app');
@@ -54,21 +55,39 @@ describe('options a run must have before anything is built', () => {
 
   test('signing: auto takes the key, else keyless with an OIDC token, else says the three ways out', () => {
     const key = { pem: 'PEM', password: 'pw' };
-    expect(chooseSigning('auto', key, true)).toEqual({ kind: 'key', pem: 'PEM', password: 'pw' });
-    expect(chooseSigning('auto', { password: '' }, true)).toEqual({ kind: 'keyless' });
-    expect(chooseSigning('none', key, true)).toEqual({ kind: 'none' });
-    expect(() => chooseSigning('key', { password: '' }, true)).toThrow(/"signing: key" needs a key/);
-    expect(() => chooseSigning('keyless', key, false)).toThrow(/permissions: id-token: write/);
-    expect(() => chooseSigning('auto', { password: '' }, false)).toThrow(
+    const sigstore = sigstoreEndpoints({});
+    expect(chooseSigning('auto', key, true, sigstore)).toEqual({ kind: 'key', pem: 'PEM', password: 'pw' });
+    expect(chooseSigning('auto', { password: '' }, true, sigstore)).toEqual({ kind: 'keyless', sigstore });
+    expect(chooseSigning('none', key, true, sigstore)).toEqual({ kind: 'none' });
+    expect(() => chooseSigning('key', { password: '' }, true, sigstore)).toThrow(
+      /"signing: key" needs a key/,
+    );
+    expect(() => chooseSigning('keyless', key, false, sigstore)).toThrow(/permissions: id-token: write/);
+    expect(() => chooseSigning('auto', { password: '' }, false, sigstore)).toThrow(
       /cosign-private-key.*id-token: write.*signing: none/,
     );
   });
 
-  test('keyless signing needs provenance, and provenance needs the workflow ref', () => {
-    expect(() => checkProvenance({ kind: 'keyless' }, false, 'o/r/.github/workflows/x.yml@main')).toThrow(
-      /"provenance: false" turns off/,
-    );
+  test('keyless signs with the public-good Sigstore unless the inputs name another, over https', () => {
+    expect(sigstoreEndpoints({})).toEqual({
+      fulcioURL: 'https://fulcio.sigstore.dev',
+      rekorURL: 'https://rekor.sigstore.dev',
+    });
+    expect(
+      sigstoreEndpoints({ fulcio: 'https://fulcio.example/', rekor: ' ', tsa: 'http://127.0.0.1:8080' }),
+    ).toEqual({
+      fulcioURL: 'https://fulcio.example',
+      rekorURL: 'https://rekor.sigstore.dev',
+      tsaURL: 'http://127.0.0.1:8080',
+    });
+    expect(() => sigstoreEndpoints({ rekor: 'http://rekor.example' })).toThrow(/"rekor-url" must use https/);
+    expect(() => sigstoreEndpoints({ tsa: 'timestamp' })).toThrow(/"tsa-url" must be a URL/);
+  });
+
+  test('provenance needs the workflow ref; keyless signing no longer needs provenance', () => {
+    const keyless = { kind: 'keyless' as const, sigstore: sigstoreEndpoints({}) };
+    expect(() => checkProvenance(keyless, false, 'o/r/.github/workflows/x.yml@main')).not.toThrow();
     expect(() => checkProvenance({ kind: 'none' }, true, '')).not.toThrow();
-    expect(() => checkProvenance({ kind: 'keyless' }, true, '')).toThrow(/GITHUB_WORKFLOW_REF is not set/);
+    expect(() => checkProvenance(keyless, true, '')).toThrow(/GITHUB_WORKFLOW_REF is not set/);
   });
 });

@@ -1,21 +1,33 @@
 // buildAndSign in-process against a real registry: merging per-platform images that are already there
-// (no builder needed), signing with a key or through an attestor, and failures that say what changed.
-import { freePort, type LocalRegistry, makeTempDir, startRegistry } from '@digestline/local';
+// (no builder needed), signing with a key or keyless against a local Sigstore, and failures that say what changed.
+import {
+  freePort,
+  githubClaims,
+  type LocalRegistry,
+  makeTempDir,
+  startOidcIssuer,
+  startRegistry,
+  startSigstore,
+} from '@digestline/local';
 import { type ImageIndex, parseReference, RegistryClient } from '@digestline/oci';
 import {
+  COSIGN_SIGN_PREDICATE_TYPE,
   encryptPrivateKey,
+  type GitHubAttestations,
   type GitHubBuildContext,
   generateKeyPair,
-  keySigner,
+  identityPolicy,
   PredicateType,
-  signStatement,
+  type SerializedBundle,
+  trustRootFromJSON,
   verifyAttestations,
+  verifyAttestationsWith,
   verifyImage,
+  verifyImageKeyless,
 } from '@digestline/signing';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { buildImage } from '../../../test/harness/images.js';
 import {
-  type Attestor,
   BuildAndSignError,
   type BuildAndSignOptions,
   type BuildLog,
@@ -129,31 +141,66 @@ describe('merging per-platform digests into one signed index', () => {
     expect(log.lines).toContain('notice: No SBOM attestation: "sbom: none".');
   });
 
-  test("keyless: the host's attestor signs the provenance, which is the image's signature", async () => {
-    const keys = generateKeyPair();
-    const signed: string[] = [];
-    const attestor: Attestor = {
-      attest: (statement) => {
-        signed.push(statement.predicateType);
-        return signStatement(statement, keySigner(keys.privateKey));
-      },
-    };
-    const outcome = await buildAndSign(options({ signing: { kind: 'keyless' }, tag: false }), {
-      processes: noProcesses,
-      attestor,
-    });
-    expect(signed).toEqual([PredicateType.slsaProvenance]);
-    expect(outcome.signatureRef).toBe(`${registry.host}/team/app@${outcome.provenance?.referrer}`);
-    expect(outcome.tags).toEqual([]);
+  test('keyless: a Fulcio certificate for the job signs the image and its provenance, recorded with GitHub too', async () => {
+    const issuer = await startOidcIssuer();
+    const sigstore = await startSigstore({ issuers: [issuer] });
+    try {
+      const claims = githubClaims({ repository: 'octo-org/octo-repo', workflowFile: 'release.yml', sha });
+      const recorded: SerializedBundle[] = [];
+      const github: GitHubAttestations = {
+        repository: 'octo-org/octo-repo',
+        write: async (bundle) => {
+          recorded.push(bundle);
+          return { id: recorded.length };
+        },
+        list: async () => recorded,
+      };
+      const endpoints = { fulcioURL: sigstore.url, rekorURL: sigstore.url };
+      const outcome = await buildAndSign(
+        options({ signing: { kind: 'keyless', sigstore: endpoints }, tag: false }),
+        {
+          processes: noProcesses,
+          identityTokens: { getToken: async (audience) => issuer.mint(claims, audience) },
+          githubAttestations: github,
+        },
+      );
+      const digest = outcome.digest as string;
+      const trust = trustRootFromJSON(sigstore.trustedRoot, 'the local Sigstore');
+      const identity = 'https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main';
+      const policy = identityPolicy(
+        { identity, issuer: issuer.issuer },
+        { identity: 'i', identityRegExp: 'r', issuer: 's' },
+      );
+      const check = await verifyImageKeyless(client, 'team/app', digest, trust, policy);
+      expect(check.verified).toMatchObject({ source: 'referrer', predicateType: COSIGN_SIGN_PREDICATE_TYPE });
+      expect(outcome.signatureRef).toBe(`${registry.host}/team/app@${check.verified?.location}`);
+      const provenance = await verifyAttestationsWith(
+        client,
+        'team/app',
+        digest,
+        { kind: 'keyless', root: trust, policy },
+        PredicateType.slsaProvenance,
+      );
+      expect(provenance.verified).toHaveLength(1);
+      expect(
+        recorded.map(
+          (b) => JSON.parse(Buffer.from(b.dsseEnvelope?.payload ?? '', 'base64').toString()).predicateType,
+        ),
+      ).toEqual([COSIGN_SIGN_PREDICATE_TYPE, PredicateType.slsaProvenance]);
+      expect(outcome.tags).toEqual([]);
+    } finally {
+      await Promise.all([sigstore.stop(), issuer.stop()]);
+    }
   });
 
-  test('keyless without an attestor names the token input, before anything is pushed', async () => {
-    const error = await buildAndSign(options({ signing: { kind: 'keyless' } }), {
+  test('keyless without the job’s OIDC token says so, before anything is pushed', async () => {
+    const sigstore = { fulcioURL: 'https://fulcio.sigstore.dev', rekorURL: 'https://rekor.sigstore.dev' };
+    const error = await buildAndSign(options({ signing: { kind: 'keyless', sigstore } }), {
       processes: noProcesses,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BuildAndSignError);
     expect(error).toMatchObject({ code: 'CONFIGURATION', fault: 'user' });
-    expect((error as Error).message).toMatch(/needs "github-token".*Nothing was pushed, signed or tagged\.$/);
+    expect((error as Error).message).toMatch(/id-token: write.*Nothing was pushed, signed or tagged\.$/);
   });
 });
 
