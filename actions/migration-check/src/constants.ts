@@ -6,6 +6,7 @@ export const INPUT = {
   postgresVersion: 'postgres-version',
   config: 'config',
   databaseUrl: 'database-url',
+  databaseTls: 'database-tls',
   requireDown: 'require-down',
   failOn: 'fail-on',
   report: 'report',
@@ -21,6 +22,9 @@ export const OUTPUT = {
 
 export const FAIL_ON = ['error', 'warning', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
+
+/** libpq's sslmode values that never fall back to plain text, strongest first. */
+export const DATABASE_TLS = ['verify-full', 'verify-ca', 'require', 'disable'] as const;
 
 /** The PostgreSQL majors whose behaviour the rules know. */
 export const POSTGRES_VERSIONS = { min: 10, max: 18 } as const;

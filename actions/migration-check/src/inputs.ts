@@ -8,8 +8,8 @@ import {
   parseBoolean,
   secret,
 } from '@digestline/action-kit';
-import { FORMATS, type Format } from '@digestline/migrations';
-import { FAIL_ON, type FailOn, INPUT, POSTGRES_VERSIONS } from './constants.js';
+import { describeDatabase, FORMATS, type Format, isLoopbackHost } from '@digestline/migrations';
+import { DATABASE_TLS, FAIL_ON, type FailOn, INPUT, POSTGRES_VERSIONS } from './constants.js';
 
 export interface RunInputs {
   workspace: string;
@@ -19,6 +19,7 @@ export interface RunInputs {
   changedSince?: string;
   postgresVersion: number;
   config?: string;
+  /** With the `database-tls` input as its `sslmode` when the host is not a loopback name. */
   databaseUrl?: string;
   requireDown: boolean;
   failOn: FailOn;
@@ -28,12 +29,14 @@ export interface RunInputs {
 
 export function readInputs(): RunInputs {
   // Registered before anything else can print it, password on its own too (it is what a log would leak).
-  const databaseUrl = secret(optionalString(INPUT.databaseUrl));
-  if (databaseUrl !== undefined) {
+  const given = secret(optionalString(INPUT.databaseUrl));
+  if (given !== undefined) {
     try {
-      secret(decodeURIComponent(new URL(databaseUrl).password));
+      secret(decodeURIComponent(new URL(given).password));
     } catch {}
   }
+  const tls = enumInput(INPUT.databaseTls, DATABASE_TLS, 'verify-full');
+  const databaseUrl = given === undefined ? undefined : secret(withTls(given, tls));
   // action.yml's default; an empty value (an unset variable) then fails in discovery, naming the path.
   const paths = listInput(INPUT.path);
   if (paths.length === 0) paths.push('migrations');
@@ -50,6 +53,23 @@ export function readInputs(): RunInputs {
     report: optionalString(INPUT.report) ?? 'migration-check.json',
     sarif: optionalString(INPUT.sarif) ?? 'migration-check.sarif',
   };
+}
+
+/**
+ * Only the input lowers TLS for a host that is not a loopback name: whatever `sslmode` the URL carries
+ * (a secret nobody reviews), the input's mode replaces it. Loopback hosts keep the URL as it is.
+ */
+function withTls(url: string, mode: (typeof DATABASE_TLS)[number]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+    if (isLoopbackHost(describeDatabase(url).host)) return url;
+  } catch {
+    // The dry-run refuses an unreadable URL with its own message.
+    return url;
+  }
+  parsed.searchParams.set('sslmode', mode);
+  return parsed.toString();
 }
 
 function postgresVersion(): number {

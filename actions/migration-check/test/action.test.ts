@@ -15,6 +15,11 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import AjvDraft04 from 'ajv-draft-04';
 import ajvFormats from 'ajv-formats';
 import pg from 'pg';
+import {
+  enableTls,
+  type NamedHost,
+  startNamedHost,
+} from '../../../packages/migrations/test/postgres-hosts.js';
 
 const run = promisify(execFile);
 
@@ -166,6 +171,11 @@ describe('migration-check action', () => {
         /no pull request base to compare with/,
       ],
       ['an unreadable database URL', { 'database-url': 'not a url' }, /The database URL cannot be read/],
+      [
+        'a database-tls that falls back to plain text',
+        { 'database-url': 'postgres://u:p@db.example:5432/app', 'database-tls': 'prefer' },
+        /Input "database-tls" must be one of "verify-full", "verify-ca", "require", "disable"; got "prefer"/,
+      ],
     ];
     test.each(cases)('%s: exit 1 with an error that says what to fix', async (_name, inputs, message) => {
       const ws = await workspace(MIGRATIONS);
@@ -265,8 +275,23 @@ describe('dry-run through the action', () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query('CREATE TABLE users (id bigint PRIMARY KEY, email text)');
+    await client.query('CREATE SEQUENCE invoice_no');
+    await client.query('CREATE TABLE events (id serial PRIMARY KEY, name text)');
+    await client.query('CREATE TABLE people (id bigint PRIMARY KEY, secret text)');
+    await client.query("INSERT INTO people VALUES (1, 'row-value-not-for-logs')");
+    await client.query('CREATE ROLE mc_low NOLOGIN');
     await client.end();
   }, 60_000);
+
+  const query = async (sql: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  };
 
   afterAll(async () => {
     await server?.stop();
@@ -288,7 +313,8 @@ describe('dry-run through the action', () => {
     expect(result.summary).toMatch(/\| migrations\/V3__email\.sql:2 \| users \| AccessExclusiveLock \|/);
     expect(result.summary).toMatch(/\| migrations\/V3__email\.sql:2 \| users \| \d+ → \d+ \|/);
     const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
-    expect(report.dryRun.executed).toBe(2);
+    // The migration's own SET lock_timeout is not run: the dry-run keeps its own.
+    expect(report.dryRun.executed).toBe(1);
     expect(report.dryRun.failure).toBeUndefined();
   });
 
@@ -305,7 +331,7 @@ describe('dry-run through the action', () => {
           level: 'error',
           file: 'migrations/V4__bad.sql',
           line: 3,
-          message: expect.stringContaining('column "email" of relation "users" already exists'),
+          message: 'Dry-run failed: duplicate_column (SQLSTATE 42701) on "users"',
         }),
       ]),
     );
@@ -314,6 +340,155 @@ describe('dry-run through the action', () => {
     const { rows } = await client.query("SELECT to_regclass('public.t') AS t");
     await client.end();
     expect(rows[0].t).toBeNull();
+  });
+
+  test('SET ROLE or a timeout in a migration is not run, and the report says so', async () => {
+    const ws = await workspace({
+      'migrations/V5__role.sql':
+        "SET lock_timeout = '2s';\nSET ROLE mc_low;\nCREATE TABLE made_by_the_owner (id int);\n",
+    });
+    const result = await runAction('migration-check', {
+      workspace: ws,
+      inputs: { 'database-url': url, 'fail-on': 'never' },
+    });
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+    expect(report.dryRun.failure).toBeUndefined();
+    expect(report.dryRun.executed).toBe(1);
+    expect(report.dryRun.notRun).toEqual([
+      expect.objectContaining({ line: 1, reason: expect.stringContaining('lock_timeout') }),
+      expect.objectContaining({ line: 2, reason: expect.stringContaining('role') }),
+    ]);
+    expect(result.summary).toContain('| migrations/V5__role.sql:2 | SET ROLE mc_low |');
+  });
+
+  test('nextval, an INSERT drawing from a sequence and COPY PROGRAM are not run; no sequence moves', async () => {
+    const ws = await workspace({
+      'migrations/V6__data.sql': [
+        "SET lock_timeout = '2s';",
+        "SELECT nextval('invoice_no');",
+        "INSERT INTO events (name) VALUES ('seeded');",
+        "COPY users TO PROGRAM 'true';",
+        '',
+      ].join('\n'),
+    });
+    const sequences = () =>
+      query(
+        'SELECT (SELECT last_value FROM invoice_no) AS invoices, (SELECT last_value FROM events_id_seq) AS events, (SELECT is_called FROM invoice_no) AS called',
+      );
+    const before = await sequences();
+    const result = await runAction('migration-check', {
+      workspace: ws,
+      inputs: { 'database-url': url, 'fail-on': 'never' },
+    });
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+    expect(report.dryRun.notRun.map((skip: { line: number }) => skip.line)).toEqual([1, 2, 3, 4]);
+    expect(report.dryRun.executed).toBe(0);
+    expect(await sequences()).toEqual(before);
+  });
+
+  test('a failure reports the SQLSTATE and its line, never a row value from the server’s message', async () => {
+    const ws = await workspace({
+      'migrations/V7__type.sql':
+        "SET lock_timeout = '2s';\nALTER TABLE people ALTER COLUMN secret TYPE integer USING secret::integer;\n",
+    });
+    const result = await runAction('migration-check', { workspace: ws, inputs: { 'database-url': url } });
+    expect(result.exitCode).toBe(1);
+    expect(result.annotations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 'error',
+          file: 'migrations/V7__type.sql',
+          line: 2,
+          message: 'Dry-run failed: invalid_text_representation (SQLSTATE 22P02) on "people"',
+        }),
+      ]),
+    );
+    const report = await readFile(join(ws, 'migration-check.json'), 'utf8');
+    for (const text of [result.log, result.summary, report]) {
+      expect(text).not.toContain('row-value-not-for-logs');
+    }
+  });
+
+  describe('a host that is not a loopback name', () => {
+    let named: NamedHost;
+    const migrations = { 'migrations/V8__plain.sql': "SET lock_timeout = '2s';\nSELECT 'over-the-wire';\n" };
+    beforeAll(async () => {
+      named = await startNamedHost(server);
+    });
+    afterAll(() => named?.close());
+
+    test('needs TLS: without it nothing runs, and the error says how to opt out', async () => {
+      const ws = await workspace(migrations);
+      for (const databaseUrl of [named.rewrite(url), named.rewrite(url, { sslmode: 'disable' })]) {
+        const result = await runAction('migration-check', {
+          workspace: ws,
+          inputs: { 'database-url': databaseUrl },
+        });
+        expect(result.exitCode).toBe(1);
+        expect(errorsOf(result.annotations).map((a) => a.message)).toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^PostgreSQL at ${named.host}:${named.port} does not offer TLS, which a host other than localhost needs .*"database-tls: disable"`,
+            ),
+          ),
+        ]);
+        expect(result.outputs).toEqual({});
+      }
+      expect(named.carried('over-the-wire')).toBe(false);
+    });
+
+    test('database-tls: disable is the explicit opt-out', async () => {
+      const ws = await workspace(migrations);
+      const result = await runAction('migration-check', {
+        workspace: ws,
+        inputs: { 'database-url': named.rewrite(url), 'database-tls': 'disable' },
+      });
+      expect(result.exitCode).toBe(0);
+      const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+      expect(report.dryRun.executed).toBe(1);
+    });
+
+    describe('with TLS on the server', () => {
+      let ca: string;
+      beforeAll(async () => {
+        const dir = await makeTempDir('migration-check-tls');
+        cleanups.push(dir.remove);
+        ca = (await enableTls(server, dir.path, [named.host])).certPath;
+      }, 60_000);
+
+      test('verify-full by default: runs over TLS when the certificate checks out against the CA in the URL', async () => {
+        const ws = await workspace({
+          'migrations/V9__tls.sql': "SET lock_timeout = '2s';\nSELECT 'only-inside-tls';\n",
+        });
+        const result = await runAction('migration-check', {
+          workspace: ws,
+          inputs: { 'database-url': named.rewrite(url, { sslrootcert: ca }) },
+        });
+        expect(result.exitCode).toBe(0);
+        const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+        expect(report.dryRun.executed).toBe(1);
+        expect(named.carried('only-inside-tls')).toBe(false);
+      });
+
+      test('a certificate the runner cannot check is refused, unless database-tls: require', async () => {
+        const ws = await workspace(migrations);
+        const refused = await runAction('migration-check', {
+          workspace: ws,
+          inputs: { 'database-url': named.rewrite(url) },
+        });
+        expect(refused.exitCode).toBe(1);
+        expect(errorsOf(refused.annotations).map((a) => a.message)).toEqual([
+          expect.stringMatching(/^TLS to PostgreSQL at .* failed: .*sslrootcert=.*"database-tls: require"/),
+        ]);
+        const required = await runAction('migration-check', {
+          workspace: ws,
+          inputs: { 'database-url': named.rewrite(url), 'database-tls': 'require' },
+        });
+        expect(required.exitCode).toBe(0);
+      });
+    });
   });
 
   test('a database that is down: the error names host and port, never the password', async () => {

@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { type ConnectionOptions, checkServerIdentity } from 'node:tls';
 import pg from 'pg';
+import { outsideEffects } from './dry-run-effects.js';
 import { DatabaseUnavailableError, MigrationInputError } from './errors.js';
 import type { ParsedMigration } from './lint.js';
 import { LineIndex, type Statement } from './parser.js';
+import { conditionName } from './sqlstate.js';
 
 export interface DryRunLock {
   file: string;
@@ -30,7 +34,10 @@ export interface DryRunFailure {
   line: number;
   column: number;
   statement: string;
-  /** PostgreSQL's message, with its SQLSTATE. */
+  /**
+   * The SQLSTATE's condition name and the objects the server names (constraint, column, table), never
+   * the server's message text, which can quote row values.
+   */
   message: string;
   code?: string;
 }
@@ -40,7 +47,10 @@ export interface DryRunResult {
   database: string;
   migrations: number;
   executed: number;
-  /** Statements that cannot run in a transaction (and transaction control in the files): not executed. */
+  /**
+   * Statements not executed: those that cannot run in a transaction, transaction control, settings
+   * that would loosen the dry-run's limits or change its role, and effects a rollback cannot undo.
+   */
   notRun: DryRunSkip[];
   locks: DryRunLock[];
   rewrites: DryRunRewrite[];
@@ -49,11 +59,22 @@ export interface DryRunResult {
 }
 
 export interface DryRunOptions {
+  /**
+   * postgres://user:password@host:port/database. `sslmode` (disable, require, verify-ca, verify-full)
+   * defaults to verify-full for every host but localhost, 127.0.0.0/8, ::1 and a socket directory;
+   * `sslrootcert` (a PEM file, or `system`), `sslcert` and `sslkey` as libpq reads them.
+   */
   databaseUrl: string;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** For the whole dry-run, connecting included; default {@link DEFAULT_DRY_RUN_DEADLINE_MS}. */
+  deadlineMs?: number;
 }
+
+export const DEFAULT_DRY_RUN_DEADLINE_MS = 10 * 60_000;
+// How long past the deadline a server that stopped answering is waited for before the socket is cut.
+const DEADLINE_GRACE_MS = 2_000;
 
 const NOT_IN_TRANSACTION: Record<string, (node: Record<string, unknown>) => string | undefined> = {
   IndexStmt: (n) => (n.concurrent ? 'CREATE INDEX CONCURRENTLY cannot run inside a transaction' : undefined),
@@ -72,8 +93,42 @@ const NOT_IN_TRANSACTION: Record<string, (node: Record<string, unknown>) => stri
     'transaction control is replaced by the dry-run’s own transaction, rolled back at the end',
 };
 
-/** Where a URL points, for messages: host and port only, never user or password. */
-export function describeDatabase(url: string): { host: string; port: string; database: string } {
+const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+type SslMode = (typeof SSL_MODES)[number];
+
+/** Connection parameters libpq reads from a URL's query that would send the connection elsewhere. */
+const REDIRECTING_PARAMETERS = ['hostaddr', 'port', 'service', 'target_session_attrs'];
+
+/**
+ * A name that can only mean this machine: localhost, 127.0.0.0/8, ::1 or a Unix socket directory. A
+ * name that merely resolves to a loopback address today is not one: DNS and hosts files change.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const name = host
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
+  return (
+    name === 'localhost' ||
+    name === '::1' ||
+    name.startsWith('/') ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)
+  );
+}
+
+interface Target {
+  host: string;
+  port: string;
+  database: string;
+  user: string;
+  password: string;
+  loopback: boolean;
+  sslmode: SslMode;
+  ssl: false | ConnectionOptions;
+  options?: string;
+}
+
+function parseUrl(url: string): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -87,12 +142,98 @@ export function describeDatabase(url: string): { host: string; port: string; dat
       `The database URL has the scheme "${parsed.protocol}"; expected postgres://user:password@host:port/database.`,
     );
   }
+  return parsed;
+}
+
+const decode = (text: string) => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new MigrationInputError(
+      'The database URL has a broken %-escape; URL-encode special characters in the user and password.',
+    );
+  }
+};
+
+/** Where a URL points, for messages: host and port only, never user or password. */
+export function describeDatabase(url: string): { host: string; port: string; database: string } {
+  const parsed = parseUrl(url);
+  const socket = parsed.searchParams.get('host');
   return {
-    host: parsed.hostname || 'localhost',
+    host: socket?.startsWith('/') ? socket : parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
     port: parsed.port || '5432',
-    database: decodeURIComponent(parsed.pathname.slice(1)),
+    database: decode(parsed.pathname.slice(1)),
   };
 }
+
+function readPem(parameter: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new MigrationInputError(
+      `The database URL's ${parameter}=${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); give the path of a PEM file on the runner.`,
+    );
+  }
+}
+
+/** Everything the connection uses, from the URL alone: no environment, no parameter that moves it. */
+function readTarget(url: string): Target {
+  const parsed = parseUrl(url);
+  const { host, port, database } = describeDatabase(url);
+  const params = parsed.searchParams;
+  const socket = params.get('host');
+  if (socket !== null && !socket.startsWith('/')) {
+    throw new MigrationInputError(
+      'The database URL sets "host" as a parameter; write the host in the URL itself (postgres://user:password@host:port/database), so that it is the host TLS is checked against.',
+    );
+  }
+  const redirecting = REDIRECTING_PARAMETERS.find((name) => params.has(name));
+  if (redirecting) {
+    throw new MigrationInputError(
+      `The database URL sets "${redirecting}" as a parameter, which would send the connection somewhere the URL does not show; write host and port in the URL itself and remove it.`,
+    );
+  }
+  const loopback = isLoopbackHost(host);
+  const mode = params.get('sslmode') ?? (loopback ? 'disable' : 'verify-full');
+  if (!(SSL_MODES as readonly string[]).includes(mode)) {
+    throw new MigrationInputError(
+      `The database URL has sslmode=${mode}; use verify-full (the default for hosts other than localhost), verify-ca or require, or disable to connect without TLS on purpose. Modes that fall back to plain text are not accepted.`,
+    );
+  }
+  const sslmode = mode as SslMode;
+  let ssl: Target['ssl'] = false;
+  if (sslmode !== 'disable') {
+    const rootcert = params.get('sslrootcert');
+    const cert = params.get('sslcert');
+    const key = params.get('sslkey');
+    ssl = {
+      rejectUnauthorized: sslmode !== 'require',
+      ...(rootcert && rootcert !== 'system' ? { ca: readPem('sslrootcert', rootcert) } : {}),
+      ...(cert ? { cert: readPem('sslcert', cert) } : {}),
+      ...(key ? { key: readPem('sslkey', key) } : {}),
+      // verify-full checks the name in the URL, whatever the driver would pass on.
+      checkServerIdentity:
+        sslmode === 'verify-full' ? (_name, peer) => checkServerIdentity(host, peer) : () => undefined,
+    };
+  }
+  return {
+    host,
+    port,
+    database,
+    user: decode(parsed.username),
+    password: decode(parsed.password),
+    loopback,
+    sslmode,
+    ssl,
+    options: params.get('options') ?? undefined,
+  };
+}
+
+/** Node's codes for a certificate that did not verify, and the name check's own. */
+const isTlsFailure = (error: unknown) => {
+  const code = String((error as { code?: unknown }).code ?? '');
+  return /CERT|SELF_SIGNED|SIGNATURE|ERR_TLS|ERR_SSL|ISSUER/.test(code);
+};
 
 /**
  * Runs the migrations, in order, inside one transaction with SET LOCAL lock_timeout and
@@ -100,23 +241,42 @@ export function describeDatabase(url: string): { host: string; port: string; dat
  * back: nothing is ever committed. Stops at the first failing statement.
  */
 export async function dryRun(migrations: ParsedMigration[], options: DryRunOptions): Promise<DryRunResult> {
-  const target = describeDatabase(options.databaseUrl);
+  const target = readTarget(options.databaseUrl);
   const where = `${target.host}:${target.port}`;
   const started = performance.now();
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DRY_RUN_DEADLINE_MS;
+  const remainingMs = () => deadlineMs - (performance.now() - started);
+  const seconds = `${Number((deadlineMs / 1000).toFixed(1))} s`;
   const client = new pg.Client({
-    connectionString: options.databaseUrl,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    host: target.host,
+    port: Number(target.port),
+    database: target.database,
+    user: target.user,
+    password: target.password,
+    ssl: target.ssl,
+    options: target.options,
+    connectionTimeoutMillis: Math.max(1, Math.min(options.connectTimeoutMs ?? 10_000, deadlineMs)),
     application_name: 'migration-check dry-run',
   });
   // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
   client.on('error', () => undefined);
+  // The server enforces the deadline through statement_timeout; this is for a server that stopped answering.
+  let abandoned = false;
+  const watchdog = setTimeout(() => {
+    abandoned = true;
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }, deadlineMs + DEADLINE_GRACE_MS);
+  const unanswered = () =>
+    new DatabaseUnavailableError(
+      `PostgreSQL at ${where} did not answer within the dry-run’s deadline of ${seconds}; the connection was closed, so the server rolls the transaction back. Check the server's load and the network to it.`,
+    );
   try {
     await client.connect();
   } catch (error) {
+    clearTimeout(watchdog);
     await client.end().catch(() => undefined);
-    throw new DatabaseUnavailableError(
-      `Cannot connect to PostgreSQL at ${where}: ${safeMessage(error, options.databaseUrl)}; check that the database is running and that "database-url" points at it.`,
-    );
+    if (abandoned) throw unanswered();
+    throw connectError(error, target, where, options.databaseUrl);
   }
   const result: DryRunResult = {
     database: `${where}/${target.database}`,
@@ -127,37 +287,63 @@ export async function dryRun(migrations: ParsedMigration[], options: DryRunOptio
     rewrites: [],
     durationMs: 0,
   };
+  const statementTimeoutMs = Math.round(options.statementTimeoutMs ?? 60_000);
   try {
     await client.query('BEGIN');
     await client.query(`SET LOCAL lock_timeout = ${Math.round(options.lockTimeoutMs ?? 5_000)}`);
-    await client.query(`SET LOCAL statement_timeout = ${Math.round(options.statementTimeoutMs ?? 60_000)}`);
+    await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
+    const sequences = await existingSequences(client);
     const held = new Set<string>();
     outer: for (const { migration, statements } of migrations) {
       const lines = new LineIndex(migration.fileText);
       for (const statement of statements) {
         const at = lines.position(migration.offset + statement.start);
         const sql = migration.sql.slice(statement.start, statement.end);
-        const skip = NOT_IN_TRANSACTION[statement.kind]?.(statement.node);
+        const skip =
+          NOT_IN_TRANSACTION[statement.kind]?.(statement.node) ??
+          (await outsideReason(client, statement, sequences));
         if (skip) {
           result.notRun.push({ file: migration.path, line: at.line, statement: sql, reason: skip });
           continue;
         }
-        const tables = touchedRelations(statement);
-        const before = await relfilenodes(client, tables);
-        try {
-          await client.query(sql);
-        } catch (error) {
-          const pgError = error as { message?: string; code?: string; position?: string };
-          const offset = pgError.position ? Number(pgError.position) - 1 : 0;
+        const fail = (code: string, message: string, offset = 0) => {
           const failedAt = lines.position(migration.offset + statement.start + Math.max(0, offset));
           result.failure = {
             file: migration.path,
             line: failedAt.line,
             column: failedAt.column,
             statement: sql,
-            message: `${pgError.message ?? String(error)}${pgError.code ? ` (SQLSTATE ${pgError.code})` : ''}`,
-            code: pgError.code,
+            message,
+            code,
           };
+        };
+        // The statement may use what is left of the deadline, and no more: the server cancels it then.
+        const left = Math.floor(remainingMs());
+        if (left <= 0) {
+          fail(
+            '57014',
+            `the dry-run’s deadline of ${seconds} ran out before this statement (SQLSTATE 57014)`,
+          );
+          break outer;
+        }
+        const capped = left < statementTimeoutMs;
+        if (capped) await client.query(`SET LOCAL statement_timeout = ${left}`);
+        const tables = touchedRelations(statement);
+        const before = await relfilenodes(client, tables);
+        try {
+          // The extended protocol takes one statement only, so nothing can ride along after a `;`.
+          await client.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig);
+        } catch (error) {
+          const { code, position } = error as { code?: unknown; position?: string };
+          if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) throw error;
+          const offset = position ? Number(position) - 1 : 0;
+          fail(
+            code,
+            capped && code === '57014'
+              ? `the dry-run’s deadline of ${seconds} ran out during this statement (SQLSTATE 57014)`
+              : describeFailure(code, error, tables, position ? sql.slice(offset) : ''),
+            offset,
+          );
           break outer;
         }
         result.executed++;
@@ -183,15 +369,108 @@ export async function dryRun(migrations: ParsedMigration[], options: DryRunOptio
       }
     }
   } catch (error) {
+    if (abandoned) throw unanswered();
     throw new DatabaseUnavailableError(
       `The dry-run on PostgreSQL at ${where} failed: ${safeMessage(error, options.databaseUrl)}`,
     );
   } finally {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!abandoned) await client.query('ROLLBACK').catch(() => undefined);
     await client.end().catch(() => undefined);
+    clearTimeout(watchdog);
   }
   result.durationMs = Math.round(performance.now() - started);
   return result;
+}
+
+function connectError(error: unknown, target: Target, where: string, url: string): DatabaseUnavailableError {
+  const message = safeMessage(error, url);
+  if (/does not support SSL/i.test(message)) {
+    const why = target.loopback
+      ? `which sslmode=${target.sslmode} asks for`
+      : 'which a host other than localhost needs (sslmode=verify-full unless the URL says otherwise)';
+    return new DatabaseUnavailableError(
+      `PostgreSQL at ${where} does not offer TLS, ${why}: turn on TLS in the server, or connect without it on purpose (migration-check's "database-tls: disable", or sslmode=disable in the URL).`,
+    );
+  }
+  if (isTlsFailure(error)) {
+    return new DatabaseUnavailableError(
+      `TLS to PostgreSQL at ${where} failed: ${message}. Give the CA that signed the server's certificate as sslrootcert=/path/to/ca.pem in the URL, or encrypt without checking the certificate ("database-tls: require").`,
+    );
+  }
+  return new DatabaseUnavailableError(
+    `Cannot connect to PostgreSQL at ${where}: ${message}; check that the database is running and that "database-url" points at it.`,
+  );
+}
+
+/**
+ * The condition, the objects the server names and the word of the statement it points at: identifiers
+ * and the migration's own text, never a value from a row.
+ */
+function describeFailure(code: string, error: unknown, tables: string[], from: string): string {
+  const fields = error as { constraint?: unknown; column?: unknown; table?: unknown };
+  const name = (value: unknown) => `"${String(value).replace(/"/g, '""')}"`;
+  const about = [
+    typeof fields.constraint === 'string' ? `on constraint ${name(fields.constraint)}` : '',
+    typeof fields.column === 'string' ? `in column ${name(fields.column)}` : '',
+    typeof fields.table === 'string'
+      ? `of table ${name(fields.table)}`
+      : tables.length > 0
+        ? `on ${tables.slice(0, 5).join(', ')}`
+        : '',
+  ].filter(Boolean);
+  const word = /^(?:"(?:[^"]|"")*"|[\p{L}_][\p{L}\p{N}_$.]*|[^\s(),;]+)/u.exec(from)?.[0];
+  if (word) about.push(`at ${word.slice(0, 64)}`);
+  const condition = conditionName(code);
+  return [`${condition ? `${condition} ` : ''}(SQLSTATE ${code})`, ...about].join(' ');
+}
+
+/** Sequences that existed before the dry-run began: an advance of these outlives the rollback. */
+async function existingSequences(client: pg.Client): Promise<Set<number>> {
+  const { rows } = await client.query<{ oid: number }>(
+    "SELECT oid::int8 AS oid FROM pg_class WHERE relkind = 'S'",
+  );
+  return new Set(rows.map((row) => Number(row.oid)));
+}
+
+/** Why `statement` must not run, now that the database can say which sequences it would move. */
+async function outsideReason(
+  client: pg.Client,
+  statement: Statement,
+  existing: Set<number>,
+): Promise<string | undefined> {
+  const effects = outsideEffects(statement);
+  if (effects.reason) return effects.reason;
+  for (const { call, name } of effects.sequences) {
+    const { rows } = await client.query<{ oid: number | null; name: string | null }>(
+      'SELECT to_regclass($1)::oid::int8 AS oid, to_regclass($1)::text AS name',
+      [name],
+    );
+    const [row] = rows;
+    if (row?.oid !== null && row?.oid !== undefined && existing.has(Number(row.oid))) {
+      return `${call}() would move the sequence ${row.name}, which a rollback does not undo`;
+    }
+  }
+  for (const table of effects.inserts) {
+    const { rows } = await client.query<{ oid: number; name: string }>(
+      `SELECT s.oid::int8 AS oid, s.oid::regclass::text AS name
+         FROM pg_class s
+         JOIN pg_depend d ON d.refobjid = s.oid AND d.refclassid = 'pg_class'::regclass
+         JOIN pg_attrdef a ON d.classid = 'pg_attrdef'::regclass AND d.objid = a.oid
+        WHERE s.relkind = 'S' AND a.adrelid = to_regclass($1)
+       UNION
+       SELECT s.oid::int8, s.oid::regclass::text
+         FROM pg_class s
+         JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass AND d.deptype = 'i'
+        WHERE s.relkind = 'S' AND d.refobjid = to_regclass($1)
+        ORDER BY 2`,
+      [table],
+    );
+    const drawn = rows.find((row) => existing.has(Number(row.oid)));
+    if (drawn) {
+      return `adding rows to ${table} draws from the sequence ${drawn.name}, which a rollback does not undo`;
+    }
+  }
+  return undefined;
 }
 
 /** Tables a statement names (ALTER/CLUSTER/TRUNCATE/VACUUM targets…): where a rewrite would show. */

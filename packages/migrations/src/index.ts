@@ -3,11 +3,11 @@ export { type CheckOptions, type CheckResult, checkMigrations, DEFAULT_POSTGRES_
 export { type LintConfig, loadConfig, parseConfig, type RuleSetting } from './config.js';
 export { type Direction, discoverMigrations, FORMATS, type Format, type Migration } from './discovery.js';
 export {
+  DEFAULT_DRY_RUN_DEADLINE_MS,
   type DryRunFailure,
   type DryRunLock,
   type DryRunResult,
   type DryRunRewrite,
-  DEFAULT_DRY_RUN_DEADLINE_MS,
   describeDatabase,
   dryRun,
   isLoopbackHost,
