@@ -15,9 +15,12 @@ import {
 } from '@digestline/action-kit';
 import {
   type CanaryDeployConfig,
+  displayUrl,
+  endpointSecrets,
   kubeconfigSecrets,
   loadKubeConfig,
   type MetricsConfig,
+  nginxValueProblem,
   type ProviderConfig,
 } from '@digestline/canary';
 import { InvalidReferenceError, isDigest, parseReference } from '@digestline/oci';
@@ -27,13 +30,15 @@ const quote = JSON.stringify;
 
 function url(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
+  // A password in the URL (user:password@host) is masked before the URL can appear anywhere.
+  for (const password of endpointSecrets(value)) secret(password);
   let parsed: URL | undefined;
   try {
     parsed = new URL(value);
   } catch {}
   if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
     throw new ConfigurationError(
-      `Input "${name}" must be an http(s) URL such as https://app.example.com/api/health; got ${quote(value)}.`,
+      `Input "${name}" must be an http(s) URL such as https://app.example.com/api/health; got ${quote(displayUrl(value))}.`,
     );
   }
   return value;
@@ -65,6 +70,13 @@ function steps(): number[] {
   return weights;
 }
 
+/** The value goes into an nginx include file: nginx syntax in it would be configuration of its own. */
+function nginxValue(name: string, kind: 'server' | 'upstream', value: string): string {
+  const problem = nginxValueProblem(kind, value);
+  if (problem !== undefined) throw new ConfigurationError(`Input "${name}" must be ${problem}.`);
+  return value;
+}
+
 function providerConfig(kind: ProviderConfig['kind'], workspace: string): ProviderConfig {
   if (kind === 'registry-tag') return { kind };
   if (kind === 'nginx') {
@@ -73,9 +85,9 @@ function providerConfig(kind: ProviderConfig['kind'], workspace: string): Provid
       kind,
       configPath: need(Input.nginxConfig, because),
       reloadCommand: optionalString(Input.nginxReloadCommand) ?? 'nginx -s reload',
-      upstreamName: optionalString(Input.nginxUpstream) ?? 'app',
-      stableServer: need(Input.nginxStableServer, because),
-      canaryServer: need(Input.nginxCanaryServer, because),
+      upstreamName: nginxValue(Input.nginxUpstream, 'upstream', optionalString(Input.nginxUpstream) ?? 'app'),
+      stableServer: nginxValue(Input.nginxStableServer, 'server', need(Input.nginxStableServer, because)),
+      canaryServer: nginxValue(Input.nginxCanaryServer, 'server', need(Input.nginxCanaryServer, because)),
     };
   }
   if (kind === 'kubernetes') return kubernetesConfig();

@@ -3,6 +3,7 @@ import { errorClass, type Logger } from '@digestline/base';
 import { type Credentials, RegistryClient } from '@digestline/oci';
 import type { AnalysisConfig } from './analysis.js';
 import { type CanaryResult, type Clock, type IntervalRecord, type Phase, runCanary } from './controller.js';
+import { displayUrl } from './endpoint.js';
 import { Probe, probeOnce } from './metrics/probe.js';
 import { PrometheusMetrics, type PrometheusOptions } from './metrics/prometheus.js';
 import { type CanaryEvent, sendWebhook, type WebhookFormat } from './notify.js';
@@ -87,6 +88,7 @@ function provider(
     return new RegistryTagProvider(
       { client, repository: config.repository },
       { canaryTag: config.canaryTag, ...target },
+      logger,
     );
   }
   if (p.kind === 'nginx') return new NginxProvider(p);
@@ -115,7 +117,7 @@ async function assertReachable(url: string, what: string): Promise<void> {
   const sample = await probeOnce(url, 'canary', 10_000);
   if (sample.status === 0) {
     throw new PreflightError(
-      `The ${what} ${url} cannot be reached (${sample.error ?? 'no answer'}); nothing was deployed. Check the URL and that the service runs before the canary starts.`,
+      `The ${what} ${displayUrl(url)} cannot be reached (${sample.error ?? 'no answer'}); nothing was deployed. Check the URL and that the service runs before the canary starts.`,
     );
   }
 }

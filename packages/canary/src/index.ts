@@ -29,6 +29,7 @@ export {
   rollbackFromState,
   type SavedCanary,
 } from './deploy.js';
+export { displayUrl, type Endpoint, endpoint, endpointSecrets } from './endpoint.js';
 export { Probe, type ProbeOptions, probeOnce } from './metrics/probe.js';
 export {
   instantQuery,
@@ -46,7 +47,13 @@ export {
   kubeconfigSecrets,
   loadKubeConfig,
 } from './providers/kubernetes.js';
-export { NginxProvider, type NginxProviderOptions, renderUpstream } from './providers/nginx.js';
+export {
+  NginxConfigError,
+  NginxProvider,
+  type NginxProviderOptions,
+  nginxValueProblem,
+  renderUpstream,
+} from './providers/nginx.js';
 export {
   DigestNotFoundError,
   type ImageRepository,

@@ -1,5 +1,6 @@
 import { describeError } from '@digestline/base';
 import { summarize } from '../analysis.js';
+import { endpoint } from '../endpoint.js';
 import type { MetricsSource, Observation, Sample, Target } from '../types.js';
 
 export interface ProbeOptions {
@@ -12,18 +13,22 @@ export interface ProbeOptions {
   timeoutMs: number;
 }
 
-/** HTTP statuses below 400 are a healthy answer; redirects are not followed. */
-const isOk = (status: number) => status >= 200 && status < 400;
+/**
+ * Only a 2xx is a healthy answer. Redirects are not followed, and a 3xx is not health: a canary that
+ * sends every request to a login page or a maintenance site serves nobody.
+ */
+const isOk = (status: number) => status >= 200 && status < 300;
 
 /** One GET, timed; never throws (a refused connection is a sample with status 0). */
 export async function probeOnce(url: string, target: Target, timeoutMs: number): Promise<Sample> {
   const at = Date.now();
   const started = performance.now();
   try {
-    const response = await fetch(url, {
+    const server = endpoint(url);
+    const response = await fetch(server.url, {
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
-      headers: { 'user-agent': 'digestline-canary-probe' },
+      headers: { 'user-agent': 'digestline-canary-probe', ...server.headers },
     });
     // The body is read so the connection can be reused, and so latency includes it.
     await response.arrayBuffer();

@@ -1,4 +1,5 @@
 import { describeError, errorClass } from '@digestline/base';
+import { endpoint } from '../endpoint.js';
 import type { MetricsSource, Observation, TargetMetrics } from '../types.js';
 
 export interface PrometheusOptions {
@@ -32,10 +33,11 @@ export async function instantQuery(
   query: string,
   timeoutMs = 5_000,
 ): Promise<number | undefined> {
-  const endpoint = new URL('api/v1/query', url.endsWith('/') ? url : `${url}/`);
-  const response = await fetch(endpoint, {
+  const server = endpoint(url);
+  const api = new URL('api/v1/query', server.url.endsWith('/') ? server.url : `${server.url}/`);
+  const response = await fetch(api, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...server.headers },
     body: new URLSearchParams({ query }).toString(),
     signal: AbortSignal.timeout(timeoutMs),
   });

@@ -67,7 +67,29 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
   return config;
 }
 
-/** Every credential in the kubeconfig that must never reach a log (tokens, passwords, client keys). */
+/** Names of settings that hold a credential: `id-token`, `client-secret`, `AWS_SECRET_ACCESS_KEY`, `--token`… */
+const CREDENTIAL_NAME = /token|secret|password|passwd|key|credential/i;
+
+interface ExecConfig {
+  args?: unknown[];
+  env?: { name?: unknown; value?: unknown }[];
+}
+
+/** Credentials handed to an exec plugin: env values and `--flag=value` / `--flag value` args with a credential name. */
+function execSecrets(exec: ExecConfig | undefined): unknown[] {
+  const env = (exec?.env ?? [])
+    .filter((e) => typeof e.name === 'string' && CREDENTIAL_NAME.test(e.name))
+    .map((e) => e.value);
+  const args = (exec?.args ?? []).map(String);
+  const fromArgs = args.flatMap((arg, i) => {
+    const inline = /^--?([^=]+)=(.*)$/s.exec(arg);
+    if (inline !== null) return CREDENTIAL_NAME.test(inline[1] as string) ? [inline[2]] : [];
+    return /^--?\w/.test(arg) && CREDENTIAL_NAME.test(arg) && args[i + 1] !== undefined ? [args[i + 1]] : [];
+  });
+  return [...env, ...fromArgs];
+}
+
+/** Every credential in the kubeconfig that must never reach a log (tokens, passwords, client keys, plugin secrets). */
 export function kubeconfigSecrets(config: KubeConfig): string[] {
   return config
     .getUsers()
@@ -77,8 +99,12 @@ export function kubeconfigSecrets(config: KubeConfig): string[] {
       user.keyData,
       // client-key-data is base64; the decoded PEM is what a debug dump of the TLS options would show.
       user.keyData === undefined ? undefined : Buffer.from(user.keyData, 'base64').toString('utf8'),
+      ...execSecrets(user.exec as ExecConfig | undefined),
+      ...Object.entries((user.authProvider?.config ?? {}) as Record<string, unknown>)
+        .filter(([name]) => CREDENTIAL_NAME.test(name))
+        .map(([, value]) => value),
     ])
-    .filter((value): value is string => value !== undefined && value !== '');
+    .filter((value): value is string => typeof value === 'string' && value !== '');
 }
 
 function statusMessage(body: unknown): string {

@@ -1,5 +1,5 @@
-import { errorClass } from '@digestline/base';
-import type { RegistryClient } from '@digestline/oci';
+import { errorClass, type Logger, silentLogger } from '@digestline/base';
+import { type RegistryClient, RegistryError } from '@digestline/oci';
 import type { TrafficProvider } from '../types.js';
 
 export interface ImageRepository {
@@ -54,6 +54,7 @@ export class RegistryTagProvider implements TrafficProvider {
   constructor(
     private readonly image: ImageRepository,
     private readonly options: { canaryTag: string; digest: string; previousDigest?: string },
+    private readonly logger: Logger = silentLogger,
   ) {}
 
   deploy(): Promise<void> {
@@ -64,13 +65,35 @@ export class RegistryTagProvider implements TrafficProvider {
 
   async promote(): Promise<void> {}
 
+  /**
+   * Compare-and-set: the tag goes back only while it points to the digest this run put there (read by
+   * its bytes, not a header). Another run or a person who moved it since keeps what they put there.
+   */
   async rollback(): Promise<void> {
-    const { previousDigest, canaryTag } = this.options;
+    const { previousDigest, canaryTag, digest } = this.options;
+    const { client, repository } = this.image;
+    const now = await currentDigest(this.image, canaryTag);
+    if (now !== digest) {
+      this.logger.warning(
+        `The rollback left ${client.registry}/${repository}:${canaryTag} as it is: it points to ${now ?? 'nothing'}, not to ${digest} that this run put there, so another run or a person moved it since.`,
+      );
+      return;
+    }
     if (previousDigest === undefined) {
       throw new Error(
         `there is no previous digest to restore ${canaryTag} to: neither the canary tag nor the stable tag existed before; remove the tag by hand`,
       );
     }
     await moveTag(this.image, canaryTag, previousDigest);
+  }
+}
+
+/** The digest of the manifest a tag names, hashed from the bytes the registry serves; undefined when absent. */
+async function currentDigest(image: ImageRepository, tag: string): Promise<string | undefined> {
+  try {
+    return (await image.client.getManifest(image.repository, tag)).digest;
+  } catch (error) {
+    if (error instanceof RegistryError && error.status === 404) return undefined;
+    throw error;
   }
 }
