@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import * as cache from '@actions/cache';
 import * as exec from '@actions/exec';
 import { ConfigurationError, log } from '@digestline/action-kit';
+import { childEnvironment } from '@digestline/base';
 import { type DatabaseCache, type Exec, runTrivy, type TrivyRunResult } from '@digestline/scan';
 import { INPUT } from './constants.js';
 import type { Inputs } from './inputs.js';
 
 const execTrivy: Exec = async (command, args) => {
   try {
-    return await exec.getExecOutput(command, args, { ignoreReturnCode: true });
+    // Trivy reads the repository's files and images: it gets no input and no runner token.
+    return await exec.getExecOutput(command, args, { ignoreReturnCode: true, env: childEnvironment() });
   } catch (error) {
     if (/Unable to locate executable/.test((error as Error).message)) {
       throw new ConfigurationError(

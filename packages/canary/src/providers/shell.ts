@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { errorClass } from '@digestline/base';
+import { childEnvironment, errorClass } from '@digestline/base';
 
 /** Runs `command` with `sh -c`; rejects with its exit status and the end of its output. */
 export function runShell(
@@ -15,7 +15,8 @@ export function runShell(
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', command], {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      // Never the action's inputs or the runner's tokens: the command is the workflow's own shell text.
+      env: childEnvironment(options.env ?? process.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 300_000,
     });
