@@ -4,8 +4,8 @@ import { errorOf, type PromoteStage, startPromoteStage } from './promote-stage.j
 /**
  * Issue 13, item 9, as the built promote action meets it: a blob is read no further than its descriptor's
  * size, and a Docker-Content-Digest header is checked before it is used. A real registry behind the fault
- * proxy; the hostile host serves a body without end. The list, page and index-depth caps have no path
- * through an action that a test can drive, so they are tested on the client in packages/oci/test.
+ * proxy; the hostile host serves a body without end. The list, page and index-depth caps are tested on
+ * the client in packages/oci/test/size-caps.test.ts.
  */
 let stage: PromoteStage;
 
