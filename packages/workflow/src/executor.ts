@@ -139,8 +139,11 @@ function expandMatrix(matrix: Json): Json[] {
       ),
   );
   const keys = new Set(dimensions.map(([key]) => key));
+  // An include extends the combinations of the dimensions it agrees with; one that extends none is a
+  // combination of its own (with no dimensions, every include is one).
+  const originals = [...legs];
   for (const rule of asList(matrix.include).map(asObject)) {
-    const matching = legs.filter((leg) =>
+    const matching = originals.filter((leg) =>
       Object.entries(rule).every(([k, v]) => !keys.has(k) || same(leg[k], v)),
     );
     if (matching.length === 0) legs.push({ ...rule });

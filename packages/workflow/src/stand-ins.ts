@@ -169,7 +169,7 @@ const downloadArtifact: StandIn = {
   sha: 'fa0a91b85d4f404e444e00e005971372dc801d16',
   version: 'v4.1.8',
   async main(context) {
-    const dest = inside(context.workspace, context.with.path ?? '', 'actions/download-artifact: path');
+    const dest = resolve(context.workspace, (context.with.path ?? '').replace(/^~(?=\/|$)/, context.home));
     const available = existsSync(context.artifactsDir) ? await readdir(context.artifactsDir) : [];
     let names: string[];
     if (context.with.name) {

@@ -173,6 +173,27 @@ jobs:
     expect(run.job('build (linux/arm64, ubuntu-24.04-arm)').steps[0]?.log).toContain('building linux/arm64');
   });
 
+  test('a matrix of includes alone runs one job per include', async () => {
+    const file = await workflow(
+      'includes.yml',
+      `on: push
+jobs:
+  leg:
+    strategy:
+      matrix:
+        include: \${{ fromJSON('[{"platform":"linux/amd64","runner":"ubuntu-24.04"},{"platform":"linux/arm64","runner":"ubuntu-24.04-arm"}]') }}
+    runs-on: \${{ matrix.runner }}
+    steps:
+      - run: echo
+`,
+    );
+    const run = await executor.run(file, push);
+    expect(run.jobs.map((job) => job.key)).toEqual([
+      'leg (linux/amd64, ubuntu-24.04)',
+      'leg (linux/arm64, ubuntu-24.04-arm)',
+    ]);
+  });
+
   test('continue-on-error keeps a failed step or job from failing the run', async () => {
     const file = await workflow(
       'continue.yml',
