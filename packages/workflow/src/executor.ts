@@ -616,17 +616,7 @@ export class WorkflowExecutor {
     matrix: Json | undefined,
   ): Promise<JobOutcome> {
     const where = `${basename(frame.workflow.file)}: job ${id}`;
-    const record: JobRun = {
-      key,
-      id,
-      name: id,
-      result: 'success',
-      outputs: {},
-      steps: [],
-      summary: '',
-      matrix,
-    };
-    frame.run.jobs.push(record);
+    const record = startRecord(frame, id, key, matrix);
     this.options.progress?.({ type: 'job-started', run: frame.run.id, job: key });
     const scope: Scope = {
       contexts: {
@@ -712,17 +702,7 @@ export class WorkflowExecutor {
     legSignal: AbortSignal,
   ): Promise<JobOutcome> {
     const where = `${basename(frame.workflow.file)}: job ${id}`;
-    const record: JobRun = {
-      key,
-      id,
-      name: id,
-      result: 'success',
-      outputs: {},
-      steps: [],
-      summary: '',
-      matrix,
-    };
-    frame.run.jobs.push(record);
+    const record = startRecord(frame, id, key, matrix);
     const vars = { ...this.options.vars };
     const early: Scope = {
       contexts: {
@@ -1305,6 +1285,22 @@ export class WorkflowExecutor {
     }
     return outcome;
   }
+}
+
+/** The job's entry in the run, in the order jobs start. */
+function startRecord(frame: Frame, id: string, key: string, matrix: Json | undefined): JobRun {
+  const record: JobRun = {
+    key,
+    id,
+    name: id,
+    result: 'success',
+    outputs: {},
+    steps: [],
+    summary: '',
+    matrix,
+  };
+  frame.run.jobs.push(record);
+  return record;
 }
 
 function stepLabel(step: Json, index: number): string {

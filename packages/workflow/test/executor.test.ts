@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { makeTempDir, repoRoot } from '@digestline/local';
 import { type ApprovalRequest, type Progress, WorkflowError, WorkflowExecutor } from '@digestline/workflow';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { issue } from '../../../actions/scan-gate/test/github-bodies.js';
 import { type GitHubFixture, startGitHub } from '../../../test/harness/github.js';
 
 const CHECKOUT = 'actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8';
@@ -606,7 +607,7 @@ jobs:
   });
 
   test("the API refuses a call the job's token was not granted, and a called workflow cannot ask for more than its caller", async () => {
-    github.on('issues/create', { status: 201, body: issue() });
+    github.on('issues/create', { status: 201, body: issue(1, { title: 'x' }) });
     const file = await workflow(
       'issues.yml',
       `on: push
@@ -677,54 +678,3 @@ jobs:
     );
   });
 });
-
-function issue() {
-  const user = {
-    login: 'github-actions[bot]',
-    id: 41898282,
-    node_id: 'MDM6Qm90NDE4OTgyODI=',
-    avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
-    gravatar_id: '',
-    url: 'https://api.github.com/users/github-actions%5Bbot%5D',
-    html_url: 'https://github.com/apps/github-actions',
-    followers_url: 'https://api.github.com/users/github-actions%5Bbot%5D/followers',
-    following_url: 'https://api.github.com/users/github-actions%5Bbot%5D/following{/other_user}',
-    gists_url: 'https://api.github.com/users/github-actions%5Bbot%5D/gists{/gist_id}',
-    starred_url: 'https://api.github.com/users/github-actions%5Bbot%5D/starred{/owner}{/repo}',
-    subscriptions_url: 'https://api.github.com/users/github-actions%5Bbot%5D/subscriptions',
-    organizations_url: 'https://api.github.com/users/github-actions%5Bbot%5D/orgs',
-    repos_url: 'https://api.github.com/users/github-actions%5Bbot%5D/repos',
-    events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/events{/privacy}',
-    received_events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/received_events',
-    type: 'Bot',
-    site_admin: false,
-  };
-  return {
-    id: 1,
-    node_id: 'I_1',
-    url: 'https://api.github.com/repos/octo-org/app/issues/1',
-    repository_url: 'https://api.github.com/repos/octo-org/app',
-    labels_url: 'https://api.github.com/repos/octo-org/app/issues/1/labels{/name}',
-    comments_url: 'https://api.github.com/repos/octo-org/app/issues/1/comments',
-    events_url: 'https://api.github.com/repos/octo-org/app/issues/1/events',
-    html_url: 'https://github.com/octo-org/app/issues/1',
-    number: 1,
-    state: 'open',
-    title: 'x',
-    body: null,
-    user,
-    labels: [],
-    assignee: null,
-    assignees: [],
-    milestone: null,
-    locked: false,
-    active_lock_reason: null,
-    comments: 0,
-    pull_request: undefined,
-    closed_at: null,
-    created_at: '2026-01-01T00:00:00Z',
-    updated_at: '2026-01-01T00:00:00Z',
-    author_association: 'NONE',
-    closed_by: null,
-  };
-}
