@@ -16,7 +16,13 @@ export {
   requiredString,
 } from './inputs.js';
 export { type AnnotationLocation, annotate, log } from './log.js';
-export { createOctokit, githubContext, type Octokit, type OctokitOptions } from './octokit.js';
+export {
+  createAtMostOnce,
+  createOctokit,
+  githubContext,
+  type Octokit,
+  type OctokitOptions,
+} from './octokit.js';
 export { hasIdToken, idToken } from './oidc.js';
 export { type OutputValue, secret, setOutput, setOutputs } from './outputs.js';
 export { run } from './run.js';

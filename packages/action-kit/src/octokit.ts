@@ -17,6 +17,17 @@ export interface OctokitOptions {
 // Rate-limit waits can run to the end of the hour; two waits are worth it, a third is a stuck job.
 const RATE_LIMIT_RETRIES = 2;
 
+/**
+ * Calls that create something each time they run. GitHub can answer a 5xx after it created it, so a
+ * blind retry makes a second issue, deployment or upload: these are never retried here, and their
+ * callers look for what the first try made before creating again.
+ */
+const CREATES = new Set([
+  'POST /repos/{owner}/{repo}/issues',
+  'POST /repos/{owner}/{repo}/deployments',
+  'POST /repos/{owner}/{repo}/code-scanning/sarifs',
+]);
+
 /** The one way the actions reach the GitHub API, so retries, throttling and token masking live here. */
 export function createOctokit(token: string, options: OctokitOptions = {}): Octokit {
   if (token === '') {
@@ -41,7 +52,7 @@ export function createOctokit(token: string, options: OctokitOptions = {}): Octo
       core.warning(`${what}; giving up after ${RATE_LIMIT_RETRIES} retries.`);
       return false;
     };
-  return github.getOctokit(
+  const octokit = github.getOctokit(
     token,
     {
       baseUrl,
@@ -51,6 +62,39 @@ export function createOctokit(token: string, options: OctokitOptions = {}): Octo
     retry,
     throttling,
   );
+  octokit.hook.before('request', (request) => {
+    // The retry plugin reads request.retries when a call fails; 0 hands a creating call's 5xx to its caller.
+    if (CREATES.has(`${request.method} ${request.url}`)) request.request = { ...request.request, retries: 0 };
+  });
+  return octokit;
+}
+
+/**
+ * Makes one of the CREATES calls at most once in effect: when a try ends without a clear answer (no
+ * response, or a 5xx), `lookup` searches for what it may have created before the call is made again.
+ */
+export async function createAtMostOnce<T>(
+  call: () => Promise<T>,
+  lookup: () => Promise<T | undefined>,
+  options: { tries?: number; pauseMs?: number } = {},
+): Promise<T> {
+  const tries = options.tries ?? 3;
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    let failure: unknown;
+    try {
+      return await call();
+    } catch (error) {
+      failure = error;
+    }
+    const status = (failure as { status?: unknown }).status;
+    const unanswered = typeof status !== 'number' || status >= 500;
+    if (!unanswered || attempt === tries) throw failure;
+    await new Promise((resolve) => setTimeout(resolve, (options.pauseMs ?? 1000) * attempt));
+    const earlier = await lookup();
+    if (earlier !== undefined) return earlier;
+  }
 }
 
 /** The workflow run this action executes in: repository, commit, ref, run id, server URL, job. */

@@ -17,6 +17,34 @@ export interface Repository {
 
 const statusOf = (error: unknown) => (error as { status?: unknown })?.status;
 
+/** No answer, or a 5xx: GitHub may or may not have done what it was asked. */
+function undecided(error: unknown): boolean {
+  const status = statusOf(error);
+  return typeof status !== 'number' || status >= 500;
+}
+
+/**
+ * Creates something GitHub keeps (an issue, an upload) at most once. A 5xx or a lost answer can come
+ * after GitHub created it, so before each new try `find` looks for what an earlier try made; only when
+ * it finds nothing is the call made again. Other failures, and the last undecided one, are thrown.
+ */
+async function createOnce<T>(
+  create: () => Promise<T>,
+  find: () => Promise<T | undefined>,
+  tries = 3,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (error) {
+      if (!undecided(error) || attempt >= tries) throw error;
+      await sleep(1000 * attempt);
+      const made = await find();
+      if (made !== undefined) return made;
+    }
+  }
+}
+
 export interface UploadOptions extends Repository {
   commitSha: string;
   ref: string;
@@ -34,20 +62,56 @@ export interface UploadResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const TOOL_NAME = 'digestline scan-gate';
+/** How far GitHub's clock may be behind ours when it dates an analysis of this upload. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * The upload an earlier try made, found among the recent analyses of this ref by its commit and tool.
+ * GitHub lists an upload only once it has processed it; one not listed yet is uploaded again, which for
+ * the same commit, ref, tool and category replaces the analysis rather than adding one.
+ */
+async function findUpload(
+  request: GitHubRequest,
+  options: UploadOptions,
+  startedAt: number,
+): Promise<string | undefined> {
+  const { data } = await request('GET /repos/{owner}/{repo}/code-scanning/analyses', {
+    owner: options.owner,
+    repo: options.repo,
+    ref: options.ref,
+    tool_name: TOOL_NAME,
+    per_page: 20,
+  });
+  const found = (data as { commit_sha?: string; created_at?: string; sarif_id?: string }[]).find(
+    (analysis) =>
+      analysis.commit_sha === options.commitSha &&
+      Date.parse(analysis.created_at ?? '') >= startedAt - CLOCK_SKEW_MS &&
+      typeof analysis.sarif_id === 'string',
+  );
+  return found?.sarif_id;
+}
+
 /** Uploads to code scanning and waits for GitHub to process it, so a rejected file fails this step. */
 export async function uploadSarif(request: GitHubRequest, options: UploadOptions): Promise<UploadResult> {
   const { owner, repo } = options;
+  const startedAt = Date.now();
   let id: string;
   try {
-    const response = await request('POST /repos/{owner}/{repo}/code-scanning/sarifs', {
-      owner,
-      repo,
-      commit_sha: options.commitSha,
-      ref: options.ref,
-      sarif: options.gzipped.toString('base64'),
-      tool_name: 'digestline scan-gate',
-    });
-    id = String((response.data as { id?: unknown }).id);
+    id = await createOnce(
+      async () => {
+        const response = await request('POST /repos/{owner}/{repo}/code-scanning/sarifs', {
+          owner,
+          repo,
+          commit_sha: options.commitSha,
+          ref: options.ref,
+          sarif: options.gzipped.toString('base64'),
+          tool_name: TOOL_NAME,
+        });
+        return String((response.data as { id?: unknown }).id);
+      },
+      () => findUpload(request, options, startedAt),
+    );
   } catch (error) {
     if (statusOf(error) === 403) {
       throw new ScanInputError(
@@ -191,14 +255,20 @@ export async function syncIssues(
       sync.deferred++;
       continue;
     }
-    const { data } = await request('POST /repos/{owner}/{repo}/issues', {
-      owner: options.owner,
-      repo: options.repo,
-      title: issueTitle(finding),
-      body: issueBody(finding, options.category),
-      labels: [options.label, `severity:${finding.severity}`],
-    });
-    sync.created.push((data as { number: number }).number);
+    const created = await createOnce(
+      async () => {
+        const { data } = await request('POST /repos/{owner}/{repo}/issues', {
+          owner: options.owner,
+          repo: options.repo,
+          title: issueTitle(finding),
+          body: issueBody(finding, options.category),
+          labels: [options.label, `severity:${finding.severity}`],
+        });
+        return (data as { number: number }).number;
+      },
+      async () => (await openIssues(request, options)).get(key),
+    );
+    sync.created.push(created);
   }
   for (const [key, number] of existing) {
     if (wanted.has(key)) continue;
