@@ -1,6 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { type ImageReference, InvalidReferenceError, parseReference, RegistryClient } from '@digestline/oci';
+import {
+  type ImageReference,
+  InvalidReferenceError,
+  parseReference,
+  RegistryClient,
+  RegistryError,
+} from '@digestline/oci';
 import { KeyError, loadPrivateKey, loadPublicKey } from '@digestline/signing';
 import { UsageError } from './errors.js';
 
@@ -9,6 +15,24 @@ export function reference(value: string, what: string): ImageReference {
     return parseReference(value);
   } catch (error) {
     if (error instanceof InvalidReferenceError) throw new UsageError(`${what}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * The digest a tag names, hashed from the manifest bytes the registry serves: a HEAD's
+ * Docker-Content-Digest header is the registry's word only, and a registry that lies with it would have
+ * another (signed) image checked in place of the one the tag serves. Undefined when the tag does not exist.
+ */
+export async function resolveTag(
+  client: RegistryClient,
+  repository: string,
+  tag: string,
+): Promise<string | undefined> {
+  try {
+    return (await client.getManifest(repository, tag)).digest;
+  } catch (error) {
+    if (error instanceof RegistryError && error.status === 404) return undefined;
     throw error;
   }
 }

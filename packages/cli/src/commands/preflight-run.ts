@@ -16,6 +16,15 @@ const list = (value: unknown): string[] =>
       .filter(Boolean),
   );
 
+/** Whether a connection URL carries a password (postgres://user:password@host/db). */
+function passwordIn(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}
+
 async function migrationsSection(root: string, paths: string[], values: Record<string, unknown>, io: Io) {
   const version = values['postgres-version'] === undefined ? undefined : Number(values['postgres-version']);
   if (version !== undefined && !(Number.isInteger(version) && version >= 10 && version <= 18)) {
@@ -23,7 +32,13 @@ async function migrationsSection(root: string, paths: string[], values: Record<s
       `--postgres-version must be a major version from 10 to 18, got "${values['postgres-version']}"`,
     );
   }
-  const databaseUrl = values['database-url'] as string | undefined;
+  const given = values['database-url'] as string | undefined;
+  if (given !== undefined && passwordIn(given)) {
+    io.err(
+      'warning: the password in --database-url is visible to other users of this machine (ps, /proc); set DIGESTLINE_DATABASE_URL instead.',
+    );
+  }
+  const databaseUrl = given ?? (process.env.DIGESTLINE_DATABASE_URL || undefined);
   // Errors keep their fault: a bad migration file exits 2, a database that does not answer exits 3.
   const result = await checkMigrations({
     root,

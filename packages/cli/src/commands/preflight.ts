@@ -7,7 +7,9 @@ export const preflightCommand: Command = {
 
   --dir <path>                 project root (default: the current directory)
   --migrations <path>          migration files, directories or globs (repeatable; default: migrations/ when present)
-  --database-url <url>         also dry-run the migrations there, in a transaction that is rolled back
+  --database-url <url>         also dry-run the migrations there, in a transaction that is rolled back;
+                               better set DIGESTLINE_DATABASE_URL: a password on the command line is
+                               visible to every user of the machine (ps)
   --postgres-version <n>       major version the migrations run on (default 15)
   --reports <glob>             Trivy, Grype, npm/pnpm audit or SARIF reports (repeatable)
   --severity-threshold <s>     critical, high (default), medium, low or unknown

@@ -12,7 +12,7 @@ import {
 import { ExitCode, type Io, UsageError } from '../errors.js';
 import type { CommandArgs } from '../main.js';
 import { progressReporter } from '../progress.js';
-import { clientFor, privateKeyFrom, publicKeyFrom, reference } from '../registry.js';
+import { clientFor, privateKeyFrom, publicKeyFrom, reference, resolveTag } from '../registry.js';
 
 function repositoryArg(value: string, what: string): { registry: string; repository: string; name: string } {
   const ref = reference(value, what);
@@ -127,7 +127,7 @@ export async function rollbackRun({ positionals, values }: CommandArgs, io: Io):
     const client = clientFor(image.registry);
     try {
       const tag = environmentTag((values['tag-template'] as string | undefined) ?? '{env}', env);
-      const current = (await client.headManifest(image.repository, tag))?.digest;
+      const current = await resolveTag(client, image.repository, tag);
       if (current === undefined) {
         io.err(`✘ ${image.name}:${tag} does not exist: nothing to roll back`);
         return ExitCode.failed;

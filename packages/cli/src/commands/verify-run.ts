@@ -2,7 +2,7 @@ import { PROMOTION_PREDICATE_TYPE, type PromotionPredicate } from '@digestline/p
 import { keyId, verifyAttestations, verifyImage } from '@digestline/signing';
 import { ExitCode, type Io, UsageError } from '../errors.js';
 import type { CommandArgs } from '../main.js';
-import { clientFor, publicKeyFrom, reference } from '../registry.js';
+import { clientFor, publicKeyFrom, reference, resolveTag } from '../registry.js';
 
 export async function verify({ positionals, values }: CommandArgs, io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('give exactly one image reference');
@@ -10,7 +10,7 @@ export async function verify({ positionals, values }: CommandArgs, io: Io): Prom
   const key = await publicKeyFrom(values.key, '--key');
   const client = clientFor(ref.registry);
   try {
-    const digest = ref.digest ?? (await client.headManifest(ref.repository, ref.tag ?? 'latest'))?.digest;
+    const digest = ref.digest ?? (await resolveTag(client, ref.repository, ref.tag ?? 'latest'));
     if (digest === undefined) {
       io.err(`✘ ${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'} does not exist`);
       return ExitCode.failed;
