@@ -96,15 +96,19 @@ export interface Column {
 
 // Every rule on a column definition asks for it in turn, so the last one read is kept. A definition
 // always has the same parent, which is why the definition alone is the key.
-let last: { def: ColumnDef; column: Column | undefined } | undefined;
+let lastDef: ColumnDef | undefined;
+let lastColumn: Column | undefined;
 
 /**
  * A column definition, read by the node it stands in; undefined where no rule looks at columns.
  * ALTER COLUMN … TYPE's definition names no column (the command does).
  */
 export function columnOf(def: ColumnDef, parent: AnyNode | undefined): Column | undefined {
-  if (last?.def !== def) last = { def, column: readColumn(def, parent) };
-  return last.column;
+  if (def !== lastDef) {
+    lastDef = def;
+    lastColumn = readColumn(def, parent);
+  }
+  return lastColumn;
 }
 
 function readColumn(def: ColumnDef, parent: AnyNode | undefined): Column | undefined {

@@ -73,17 +73,27 @@ function relationOf(statement: AnyNode): RangeVar | undefined {
   }
 }
 
+const NO_HITS: readonly Hit[] = Object.freeze([]);
+
+/** One per walker, set up again for each statement (a statement is walked in one go). */
 class Context implements RuleContext {
-  parent: AnyNode | undefined = undefined;
-  rule: RuleId | undefined = undefined;
-  readonly hits: Hit[] = [];
+  statement!: AnyNode;
+  state!: MigrationState;
+  parent: AnyNode | undefined;
+  rule: RuleId | undefined;
+  hits: Hit[] | undefined;
   #table: string | undefined;
   #fresh: boolean | undefined;
 
-  constructor(
-    readonly statement: AnyNode,
-    readonly state: MigrationState,
-  ) {}
+  reset(statement: AnyNode, state: MigrationState): void {
+    this.statement = statement;
+    this.state = state;
+    this.parent = undefined;
+    this.rule = undefined;
+    this.hits = undefined;
+    this.#table = undefined;
+    this.#fresh = undefined;
+  }
 
   get table(): string {
     this.#table ??= relationName(relationOf(this.statement));
@@ -96,7 +106,10 @@ class Context implements RuleContext {
   }
 
   report(message: string): void {
-    if (this.rule !== undefined) this.hits.push({ rule: this.rule, message });
+    // Trackers get a NodeContext, which has no report: `rule` is set whenever this can be called.
+    if (this.rule === undefined) return;
+    this.hits ??= [];
+    this.hits.push({ rule: this.rule, message });
   }
 }
 
@@ -106,7 +119,7 @@ class Context implements RuleContext {
  * (missing-lock-timeout reports last). Only the statement and the CHILDREN below it are visited.
  */
 export class Walker {
-  /** Only the kinds that something is registered for, or that lead to one. */
+  /** The kinds something is registered for, and the CHILDREN kinds; any other node is passed by. */
   readonly #plans = new Map<NodeKind, Plan>();
 
   constructor(rules: readonly Rule[], trackers: Visitors<NodeContext>) {
@@ -125,11 +138,14 @@ export class Walker {
     }
   }
 
+  readonly #ctx = new Context();
+
   /** The findings of every rule on one statement; the trackers update `state`. */
-  check(statement: Statement, state: MigrationState): Hit[] {
-    const ctx = new Context(statement.ast, state);
+  check(statement: Statement, state: MigrationState): readonly Hit[] {
+    const ctx = this.#ctx;
+    ctx.reset(statement.ast, state);
     this.#visit(statement.kind, statement.node, ctx);
-    return ctx.hits;
+    return ctx.hits ?? NO_HITS;
   }
 
   #visit(kind: NodeKind, node: unknown, ctx: Context): void {

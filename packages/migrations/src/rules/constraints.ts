@@ -1,85 +1,96 @@
-import type { Constraint } from '@pgsql/types';
+import type { Constraint, ConstrType } from '@pgsql/types';
 import { addedColumn, isAddedConstraint, relationName } from '../nodes.js';
 import type { Rule } from '../rules.js';
-import type { RuleContext } from '../walker.js';
-
-/** ALTER TABLE … ADD CONSTRAINT on a table this migration did not create. */
-const onExistingTable = (ctx: RuleContext) => isAddedConstraint(ctx.parent) && !ctx.fresh;
+import type { Visitors } from '../walker.js';
 
 const nameOf = (constraint: Constraint) => (constraint.conname ? ` ${constraint.conname}` : '');
+
+interface Messages {
+  /** What ADD COLUMN with the constraint does to `table.column`; none: the rule is about ADD CONSTRAINT. */
+  column?: (where: string) => string;
+  /** What ADD CONSTRAINT does. */
+  constraint: (constraint: Constraint, table: string) => string;
+  /** The safe form of ADD CONSTRAINT (NOT VALID, USING INDEX). */
+  safe: (constraint: Constraint) => boolean;
+}
+
+/** A rule on one type of constraint added to a table this migration did not create. */
+function constraintRule(rule: Omit<Rule, 'visitors'>, contype: ConstrType, messages: Messages): Rule {
+  const { column: columnMessage } = messages;
+  const visitors: Visitors = {
+    Constraint(constraint, ctx) {
+      if (constraint.contype !== contype || messages.safe(constraint)) return;
+      if (isAddedConstraint(ctx.parent) && !ctx.fresh) ctx.report(messages.constraint(constraint, ctx.table));
+    },
+    ...(columnMessage && {
+      ColumnDef(def, ctx) {
+        const column = addedColumn(def, ctx);
+        if (column?.constraints.includes(contype)) ctx.report(columnMessage(`${ctx.table}.${column.column}`));
+      },
+    }),
+  };
+  return { ...rule, visitors };
+}
 
 /**
  * Constraints added to existing tables, by ADD CONSTRAINT or with ADD COLUMN. In this order, a column's
  * UNIQUE, PRIMARY KEY and CHECK are reported in that order.
  */
 export const CONSTRAINT_RULES: readonly Rule[] = [
-  {
-    id: 'add-foreign-key-without-not-valid',
-    title: 'ADD FOREIGN KEY validates every row while both tables are locked against writes',
-    severity: 'warning',
-    fix: 'Add the constraint with NOT VALID, then VALIDATE CONSTRAINT in a later migration (it takes a weaker lock).',
-    visitors: {
-      Constraint(constraint, ctx) {
-        if (constraint.contype !== 'CONSTR_FOREIGN' || constraint.skip_validation || !onExistingTable(ctx))
-          return;
-        ctx.report(
-          `Adds foreign key${nameOf(constraint)} on ${ctx.table} referencing ${relationName(constraint.pktable)} without NOT VALID.`,
-        );
-      },
+  constraintRule(
+    {
+      id: 'add-foreign-key-without-not-valid',
+      title: 'ADD FOREIGN KEY validates every row while both tables are locked against writes',
+      severity: 'warning',
+      fix: 'Add the constraint with NOT VALID, then VALIDATE CONSTRAINT in a later migration (it takes a weaker lock).',
     },
-  },
-  {
-    id: 'add-unique-constraint',
-    title: 'ADD UNIQUE builds an index under an ACCESS EXCLUSIVE lock',
-    severity: 'warning',
-    fix: 'CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … UNIQUE USING INDEX.',
-    visitors: {
-      ColumnDef(def, ctx) {
-        const column = addedColumn(def, ctx);
-        if (column?.constraints.includes('CONSTR_UNIQUE'))
-          ctx.report(`Adds UNIQUE column ${ctx.table}.${column.column}.`);
-      },
-      Constraint(constraint, ctx) {
-        if (constraint.contype !== 'CONSTR_UNIQUE' || constraint.indexname || !onExistingTable(ctx)) return;
-        ctx.report(`Adds UNIQUE constraint${nameOf(constraint)} on ${ctx.table}.`);
-      },
+    'CONSTR_FOREIGN',
+    {
+      constraint: (fk, table) =>
+        `Adds foreign key${nameOf(fk)} on ${table} referencing ${relationName(fk.pktable)} without NOT VALID.`,
+      safe: (fk) => fk.skip_validation === true,
     },
-  },
-  {
-    id: 'add-primary-key',
-    title: 'ADD PRIMARY KEY builds an index (and checks NOT NULL) under an ACCESS EXCLUSIVE lock',
-    severity: 'warning',
-    fix: 'CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … PRIMARY KEY USING INDEX.',
-    visitors: {
-      ColumnDef(def, ctx) {
-        const column = addedColumn(def, ctx);
-        if (column?.constraints.includes('CONSTR_PRIMARY'))
-          ctx.report(`Adds PRIMARY KEY column ${ctx.table}.${column.column}.`);
-      },
-      Constraint(constraint, ctx) {
-        if (constraint.contype !== 'CONSTR_PRIMARY' || constraint.indexname || !onExistingTable(ctx)) return;
-        ctx.report(`Adds PRIMARY KEY${nameOf(constraint)} on ${ctx.table}.`);
-      },
+  ),
+  constraintRule(
+    {
+      id: 'add-unique-constraint',
+      title: 'ADD UNIQUE builds an index under an ACCESS EXCLUSIVE lock',
+      severity: 'warning',
+      fix: 'CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … UNIQUE USING INDEX.',
     },
-  },
-  {
-    id: 'add-check-constraint-without-not-valid',
-    title: 'ADD CHECK scans the whole table under an ACCESS EXCLUSIVE lock',
-    severity: 'warning',
-    fix: 'Add the constraint with NOT VALID, then VALIDATE CONSTRAINT in a later migration (it takes a weaker lock).',
-    visitors: {
-      ColumnDef(def, ctx) {
-        const column = addedColumn(def, ctx);
-        if (column?.constraints.includes('CONSTR_CHECK'))
-          ctx.report(
-            `Adds column ${ctx.table}.${column.column} with a CHECK constraint, checked against every row.`,
-          );
-      },
-      Constraint(constraint, ctx) {
-        if (constraint.contype !== 'CONSTR_CHECK' || constraint.skip_validation || !onExistingTable(ctx))
-          return;
-        ctx.report(`Adds CHECK constraint${nameOf(constraint)} on ${ctx.table} without NOT VALID.`);
-      },
+    'CONSTR_UNIQUE',
+    {
+      column: (where) => `Adds UNIQUE column ${where}.`,
+      constraint: (unique, table) => `Adds UNIQUE constraint${nameOf(unique)} on ${table}.`,
+      safe: (unique) => Boolean(unique.indexname),
     },
-  },
+  ),
+  constraintRule(
+    {
+      id: 'add-primary-key',
+      title: 'ADD PRIMARY KEY builds an index (and checks NOT NULL) under an ACCESS EXCLUSIVE lock',
+      severity: 'warning',
+      fix: 'CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … PRIMARY KEY USING INDEX.',
+    },
+    'CONSTR_PRIMARY',
+    {
+      column: (where) => `Adds PRIMARY KEY column ${where}.`,
+      constraint: (primary, table) => `Adds PRIMARY KEY${nameOf(primary)} on ${table}.`,
+      safe: (primary) => Boolean(primary.indexname),
+    },
+  ),
+  constraintRule(
+    {
+      id: 'add-check-constraint-without-not-valid',
+      title: 'ADD CHECK scans the whole table under an ACCESS EXCLUSIVE lock',
+      severity: 'warning',
+      fix: 'Add the constraint with NOT VALID, then VALIDATE CONSTRAINT in a later migration (it takes a weaker lock).',
+    },
+    'CONSTR_CHECK',
+    {
+      column: (where) => `Adds column ${where} with a CHECK constraint, checked against every row.`,
+      constraint: (check, table) => `Adds CHECK constraint${nameOf(check)} on ${table} without NOT VALID.`,
+      safe: (check) => check.skip_validation === true,
+    },
+  ),
 ];
