@@ -1,5 +1,10 @@
 import { type LocalRegistry, startRegistry } from '@digestline/local';
-import { RegistryClient, type RegistryClientOptions, sha256Digest } from '../src/index.js';
+import {
+  RegistryClient,
+  type RegistryClientOptions,
+  type RegistryError,
+  sha256Digest,
+} from '../src/index.js';
 
 export type User = 'main' | 'readOnly' | 'none';
 
@@ -80,3 +85,10 @@ export async function pushSmallImage(client: RegistryClient, repository: string,
   await client.putManifest(repository, tag, image.manifest, 'application/vnd.oci.image.manifest.v1+json');
   return image;
 }
+
+/** The error a call failed with, or undefined when it succeeded: for asserting on a refusal's details. */
+export const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error as RegistryError,
+  );

@@ -12,13 +12,7 @@ import {
   startHostileHost,
 } from '../../../test/harness/fault-proxy.js';
 import { type RegistryClient, RegistryError } from '../src/index.js';
-import { pushSmallImage, resources } from './helpers.js';
-
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => error as RegistryError,
-  );
+import { failure, pushSmallImage, resources } from './helpers.js';
 
 describe.each(['token', 'basic'] as const)('a %s registry behind a proxy, and a hostile host', (mode) => {
   const owned = resources();

@@ -26,13 +26,7 @@ import {
   RegistryError,
   sha256Digest,
 } from '../src/index.js';
-import { pushSmallImage, resources } from './helpers.js';
-
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => error as RegistryError,
-  );
+import { failure, pushSmallImage, resources } from './helpers.js';
 
 describe('bounds on what a registry sends', () => {
   const owned = resources();

@@ -13,13 +13,7 @@ import {
   startHostileHost,
 } from '../../../test/harness/fault-proxy.js';
 import { RegistryClient, RegistryError } from '../src/index.js';
-import { emptyDockerConfig, resources } from './helpers.js';
-
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => error as RegistryError,
-  );
+import { emptyDockerConfig, failure, resources } from './helpers.js';
 
 /** Moves the upload Location the registry handed out to `origin`, path and state kept. */
 const relocate = (origin: string) => (headers: IncomingHttpHeaders) => {
