@@ -14,32 +14,21 @@ export interface Interception {
   respond?: { status: number; headers?: Record<string, string>; body?: string };
 }
 
-export interface SeenRequest {
-  method: string;
-  path: string;
-  /** Request headers, lower-case names. */
-  headers: http.IncomingHttpHeaders;
-}
-
 export interface Interceptor {
   /** `127.0.0.1:PORT`. */
   host: string;
   url: string;
   intercept(rule: Interception): void;
-  /** Every request so far, with its headers, oldest first. */
-  seen(): SeenRequest[];
   close(): Promise<void>;
 }
 
 /**
- * A plain-HTTP front on 127.0.0.1 that passes every request on to `upstream` (another front such as the
- * fault proxy, or nothing: then every request not answered by a rule gets a 502), records each one with
- * its headers, and lets a test act at the moment a chosen request arrives. Without an upstream it is a
- * hostile host: it answers only what its rules say.
+ * A plain-HTTP front on 127.0.0.1 that passes every request on to `upstream` (a registry, or another
+ * front such as the fault proxy) and lets a test act at the moment a chosen request arrives: another
+ * writer moving a tag while this one is between two steps.
  */
-export async function startInterceptor(upstream?: string): Promise<Interceptor> {
+export async function startInterceptor(upstream: string): Promise<Interceptor> {
   let rules: { rule: Interception; left: number }[] = [];
-  const seen: SeenRequest[] = [];
 
   const take = (method: string, path: string): Interception | undefined => {
     const found = rules.find(
@@ -54,13 +43,12 @@ export async function startInterceptor(upstream?: string): Promise<Interceptor> 
   const handle = async (request: http.IncomingMessage, response: http.ServerResponse) => {
     const method = request.method ?? 'GET';
     const path = request.url ?? '/';
-    seen.push({ method, path, headers: { ...request.headers } });
     const rule = take(method, path);
     await rule?.before?.();
-    if (rule?.respond !== undefined || upstream === undefined) {
+    if (rule?.respond !== undefined) {
       request.resume();
       await new Promise((resolve) => request.on('end', resolve));
-      const answer = rule?.respond ?? { status: 502, body: 'no upstream' };
+      const answer = rule.respond;
       const body = answer.body ?? '';
       response.writeHead(answer.status, {
         'content-length': String(Buffer.byteLength(body)),
@@ -104,7 +92,6 @@ export async function startInterceptor(upstream?: string): Promise<Interceptor> 
     intercept(rule) {
       rules.push({ rule, left: rule.times ?? 1 });
     },
-    seen: () => seen.map((s) => ({ ...s })),
     close: () =>
       new Promise<void>((resolve) => {
         rules = [];
