@@ -463,6 +463,7 @@ export class RegistryClient {
       expect: allowMissing ? [200, 404] : [200],
       idempotent: true,
       limit: MAX_MANIFEST_BYTES,
+      limitReason: 'the most a manifest may be',
     });
     if (answer.status === 404) return undefined;
     const announced = this.announcedDigest(answer.headers, what, repository, reference);
