@@ -4,9 +4,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/g
 import { errorOf, type PromoteStage, startPromoteStage } from './promote-stage.js';
 
 /**
- * Issue 13, item 9, the caps size-caps.test.ts leaves to the client tests, as the built promote action
- * meets them: a referrers list whose pages never end (read for the stage proof) and indexes nested without
- * end (walked by the copy into target-image). A real registry behind the fault proxy.
+ * Issue 13, item 9, the list and nesting caps as the built promote action meets them: a referrers list
+ * whose pages never end (read for the stage proof) and indexes nested without end (walked by the copy
+ * into target-image). A real registry behind the fault proxy.
  */
 let stage: PromoteStage;
 
