@@ -1,16 +1,15 @@
 import { annotate, log, run as runStep, setOutputs, writeSummary } from '@digestline/action-kit';
 import { RegistryClient } from '@digestline/oci';
 import { promote, promotionRequest } from '@digestline/promotion';
-import { loadPrivateKey, loadPublicKey } from '@digestline/signing';
 import { Output } from './constants.js';
 import { githubDeployments, runContext } from './deployments.js';
 import { type PromoteInputs, readInputs } from './inputs.js';
 import { summarySections } from './summary.js';
+import { trustSettings } from './trust.js';
 
 /** Refusals (a gate, a key, a reference) are user faults: run() reports them as clean failures. */
 export async function main(inputs: PromoteInputs = readInputs()): Promise<void> {
-  const publicKey = loadPublicKey(inputs.publicKeyPem);
-  const privateKey = await loadPrivateKey(inputs.privateKeyPem, inputs.password);
+  const trust = await trustSettings(inputs);
   const { request, close } = promotionRequest({
     image: inputs.image,
     targetImage: inputs.targetImage,
@@ -24,9 +23,7 @@ export async function main(inputs: PromoteInputs = readInputs()): Promise<void> 
     environments: inputs.environments,
     mode: inputs.mode,
     tagTemplate: inputs.tagTemplate,
-    publicKey,
-    privateKey,
-    verifySignature: inputs.verify === 'key',
+    ...trust,
     signatureReferences: inputs.signatureReferences,
     requireStageProof: inputs.requireStageProof,
     deployments: inputs.githubToken === undefined ? undefined : githubDeployments(inputs.githubToken),

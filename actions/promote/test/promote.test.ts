@@ -127,7 +127,8 @@ describe('promote action', () => {
       env: env(),
     });
     expect(again.exitCode).toBe(0);
-    expect(again.annotations).toEqual([
+    // The single-key setup's warning aside, the one annotation is the notice.
+    expect(again.annotations.filter((a) => a.level !== 'warning')).toEqual([
       expect.objectContaining({
         level: 'notice',
         message: expect.stringMatching(/done before, nothing changed/),
@@ -163,22 +164,60 @@ describe('promote action', () => {
     expect((await client.headManifest(repository, 'staging'))?.digest).toBe(digest);
   });
 
-  test('verify: keyless is refused as not available yet, before the registry is touched', async () => {
-    const noKey = {
-      'public-key': '',
-      'certificate-identity': 'https://github.com/org/app/.github/workflows/build.yml@refs/heads/main',
-      'certificate-oidc-issuer': 'https://token.actions.githubusercontent.com',
-    };
-    const result = await runAction('promote', { inputs: inputs({ ...noKey, digest, 'target-env': 'dev' }) });
+  test.each([
+    [
+      'verify: keyless without an identity',
+      {
+        verify: 'keyless',
+        'public-key': '',
+        'certificate-oidc-issuer': 'https://token.actions.githubusercontent.com',
+      },
+      /needs "certificate-identity" \(or "certificate-identity-regexp"\): without them any Sigstore identity would be trusted/,
+    ],
+    [
+      'verify: keyless without an issuer',
+      {
+        'public-key': '',
+        'certificate-identity': 'https://github.com/org/app/.github/workflows/build.yml@refs/heads/main',
+      },
+      /needs "certificate-oidc-issuer"/,
+    ],
+    [
+      'a record key that is the image key',
+      { 'record-private-key': 'x', 'record-public-key': 'PUBLIC' },
+      /"record-public-key" is the image key/,
+    ],
+    [
+      'a record key without its public half',
+      { 'record-private-key': 'x' },
+      /"record-private-key" and "record-public-key" go together/,
+    ],
+    [
+      'keyless records without an OIDC token',
+      {
+        'record-certificate-identity':
+          'https://github.com/org/app/.github/workflows/promote.yml@refs/heads/main',
+        'record-certificate-oidc-issuer': 'https://token.actions.githubusercontent.com',
+      },
+      /permissions: id-token: write/,
+    ],
+  ])('refuses %s as a configuration error, before the registry is touched', async (_name, extra, message) => {
+    const given: Record<string, string> = { ...extra };
+    if (given['record-public-key'] === 'PUBLIC') given['record-public-key'] = keys.publicPem;
+    const before = await snapshotTags(client, [repository]);
+    const result = await runAction('promote', { inputs: inputs({ ...given, digest, 'target-env': 'dev' }) });
     expect(result.exitCode).toBe(1);
-    expect(result.annotations[0]?.message).toMatch(
-      /verify: keyless is not available in this version.*set "public-key"/,
-    );
-    const missing = await runAction('promote', {
-      inputs: inputs({ verify: 'keyless', 'public-key': '', digest, 'target-env': 'dev' }),
+    expect(result.annotations[0]?.message).toMatch(message);
+    expect(await snapshotTags(client, [repository])).toEqual(before);
+  });
+
+  test('without a record key or identity, records fall back to the image key, with a warning', async () => {
+    const result = await runAction('promote', {
+      inputs: inputs({ digest, 'target-env': 'dev', 'record-deployment': 'false' }),
     });
-    expect(missing.annotations[0]?.message).toMatch(
-      /would also need "certificate-identity" and "certificate-oidc-issuer"/,
+    expect(result.exitCode).toBe(0);
+    expect(result.annotations.map((a) => a.message).join('\n')).toMatch(
+      /records are signed with the image key.*set "record-private-key" and "record-public-key"/,
     );
   });
 });

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '@digestline/base';
 import { type Credentials, type ImageReference, isDigest, parseReference } from '@digestline/oci';
-import { PUBLIC_GOOD_SIGSTORE, type SigstoreEndpoints } from '@digestline/signing';
+import { parseSigstoreEndpoints, type SigstoreEndpoints } from '@digestline/signing';
 import { GHCR, INPUT, type Signing, type SigningChoice } from './options.js';
 
 /*
@@ -139,26 +139,6 @@ export function checkProvenance(signing: Signing, provenance: boolean, workflowR
   }
 }
 
-function serviceURL(value: string | undefined, input: string, fallback?: string): string | undefined {
-  const raw = value?.trim() || fallback;
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigurationError(
-      `Input "${input}" must be a URL such as https://fulcio.sigstore.dev; got ${quote(raw)}.`,
-    );
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new ConfigurationError(
-      `Input "${input}" must use https (plain http only to this machine); got ${quote(raw)}: the identity token and signatures go there.`,
-    );
-  }
-  return raw.replace(/\/$/, '');
-}
-
 /**
  * The Sigstore instance keyless signing uses: the public-good Fulcio and Rekor unless the inputs name
  * others (a private Sigstore); a timestamp authority only when "tsa-url" is set.
@@ -168,10 +148,5 @@ export function sigstoreEndpoints(given: {
   rekor?: string;
   tsa?: string;
 }): SigstoreEndpoints {
-  const tsa = serviceURL(given.tsa, INPUT.tsaUrl);
-  return {
-    fulcioURL: serviceURL(given.fulcio, INPUT.fulcioUrl, PUBLIC_GOOD_SIGSTORE.fulcioURL) as string,
-    rekorURL: serviceURL(given.rekor, INPUT.rekorUrl, PUBLIC_GOOD_SIGSTORE.rekorURL) as string,
-    ...(tsa === undefined ? {} : { tsaURL: tsa }),
-  };
+  return parseSigstoreEndpoints(given, { fulcio: INPUT.fulcioUrl, rekor: INPUT.rekorUrl, tsa: INPUT.tsaUrl });
 }

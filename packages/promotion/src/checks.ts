@@ -1,8 +1,17 @@
 import type { Logger } from '@digestline/base';
 import { type Manifest, parseReference } from '@digestline/oci';
-import { keyId, signatureTag, verifyImage } from '@digestline/signing';
+import {
+  certificateClaims,
+  checkIdentity,
+  describeTrust,
+  KeylessVerificationError,
+  keyId,
+  signatureTag,
+  verifyImage,
+} from '@digestline/signing';
 import { manifestOrNothing } from './copy.js';
 import { PromotionRefusedError } from './errors.js';
+import { checkKeylessSignature } from './keyless.js';
 import {
   checkStep,
   DEFAULT_ENVIRONMENTS,
@@ -13,7 +22,7 @@ import {
   parseLadder,
 } from './ladder.js';
 import { type FoundRecords, findPromotionRecords } from './record.js';
-import type { PassedCheck, PromotionRequest, Repository } from './request.js';
+import { type PassedCheck, type PromotionRequest, type Repository, recordTrustOf } from './request.js';
 
 /**
  * A request with its defaults applied and its names resolved: what every check and the apply step read.
@@ -72,17 +81,42 @@ export function checkPath(request: PromotionRequest, log: Logger): { plan: Plan;
   return { plan, check: { name: 'path', detail } };
 }
 
-/** The record this promotion writes must count as stage proof at the next step. Not listed as a check. */
-export function checkRecordKey(request: PromotionRequest): void {
-  if (request.recordKeys.some((k) => keyId(k) === request.recordSigner.keyId)) return;
+/**
+ * The record this promotion writes must count as stage proof at the next step: signed by a trusted
+ * record key, or (keyless) by an identity the record rules accept, which is why the certificate is
+ * requested now, before anything is written. Not listed as a check.
+ */
+export async function checkRecordKey(request: PromotionRequest): Promise<void> {
+  const trust = recordTrustOf(request);
+  const signer = request.recordSigner;
+  if ('keyless' in signer) {
+    if (trust.kind !== 'keyless') {
+      throw new PromotionRefusedError(
+        'record-key',
+        'promotion records are signed keyless but verified with keys: their records would not count as stage proof at the next step.',
+      );
+    }
+    const certificate = await signer.keyless.prepare();
+    try {
+      checkIdentity(certificateClaims(certificate.leaf), trust.policy);
+    } catch (error) {
+      if (!(error instanceof KeylessVerificationError)) throw error;
+      throw new PromotionRefusedError(
+        'record-key',
+        `this job signs promotion records as ${certificate.identity}, which the record rules (${describeTrust(trust)}) do not accept: ${error.message}; its records would not count as stage proof at the next step. Run promote from the workflow that record-certificate-identity names.`,
+      );
+    }
+    return;
+  }
+  if (trust.kind === 'key' && trust.keys.some((k) => keyId(k) === signer.keyId)) return;
   throw new PromotionRefusedError(
     'record-key',
-    `the key that signs promotion records (${request.recordSigner.keyId}) is not a trusted public key: its records would not count as stage proof at the next step; give the public key of cosign-private-key.`,
+    `the key that signs promotion records (${signer.keyId}) is not a trusted public key for records: its records would not count as stage proof at the next step; give the public half of the record signing key (record-public-key, or public-key when records are signed with cosign-private-key).`,
   );
 }
 
 const recordsOf = (plan: Plan, at: Repository, environment: string): Promise<FoundRecords> =>
-  findPromotionRecords(at.client, at.repository, plan.digest, environment, plan.request.recordKeys);
+  findPromotionRecords(at.client, at.repository, plan.digest, environment, recordTrustOf(plan.request));
 
 /** The target's tag, and the signed record when it already points to the digest: then nothing is to do. */
 export async function currentTarget(plan: Plan) {
@@ -138,17 +172,23 @@ function repositoryName(reference: string): string | undefined {
  */
 export async function checkSignature(plan: Plan, log: Logger): Promise<PassedCheck> {
   const { origin, digest } = plan;
-  const keys = plan.request.signatureKeys;
-  if (keys === undefined) {
-    log.warning(`The signature of ${digest} was not checked (verify: none).`);
-    return { name: 'signature', detail: 'skipped (verify: none)' };
-  }
   const promoted = nameOf(plan.source);
   const accepted = new Set([
     promoted,
     nameOf(plan.target),
     ...(plan.request.signatureReferences ?? []).map((r) => repositoryName(r) ?? r),
   ]);
+  const keyless = plan.request.keylessSignature;
+  if (keyless !== undefined) {
+    return checkKeylessSignature(plan, keyless, (reference) =>
+      accepted.has(repositoryName(reference) ?? reference),
+    );
+  }
+  const keys = plan.request.signatureKeys;
+  if (keys === undefined) {
+    log.warning(`The signature of ${digest} was not checked (verify: none).`);
+    return { name: 'signature', detail: 'skipped (verify: none)' };
+  }
   const verification = await verifyImage(origin.client, origin.repository, digest, keys);
   const good = verification.verified.find((v) => {
     const signedFor = v.payload?.reference;

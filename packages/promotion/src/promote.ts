@@ -13,7 +13,7 @@ import {
 import { type CopyReport, copyWithEvidence, manifestOrNothing } from './copy.js';
 import { PromotionIncompleteError } from './errors.js';
 import { type PromotionPredicate, writePromotionRecord } from './record.js';
-import type { PromotionRequest, PromotionResult } from './request.js';
+import { type PromotionRequest, type PromotionResult, recordSignerOf } from './request.js';
 
 /**
  * Moves the target environment's tag to a verified digest by re-tagging only. Every check (path, record
@@ -26,7 +26,7 @@ export async function promote(
   log: Logger = silentLogger,
 ): Promise<PromotionResult> {
   const { plan, check: path } = checkPath(request, log);
-  checkRecordKey(request);
+  await checkRecordKey(request);
   const { previousDigest, done } = await currentTarget(plan);
   if (done !== undefined) {
     log.info(
@@ -182,7 +182,7 @@ async function writeRecord(plan: Plan, previousDigest: string | undefined, log: 
     target.repository,
     plan.digest,
     predicate,
-    request.recordSigner.signer,
+    recordSignerOf(request),
     { log, options: request.recordRetry ?? {} },
   );
   return record.digest;

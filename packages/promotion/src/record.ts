@@ -6,9 +6,10 @@ import {
   imageSubject,
   type Signer,
   type Statement,
+  type StatementTrust,
   signStatement,
   statement,
-  verifyAttestations,
+  verifyAttestationsWith,
 } from '@digestline/signing';
 import type { PromotionMode } from './ladder.js';
 import { retryWrite, type WriteRetry } from './retry.js';
@@ -87,19 +88,22 @@ function isPredicate(value: unknown): value is PromotionPredicate {
   );
 }
 
-/** The digest's promotion records for `environment` that a trusted key signed. */
+/**
+ * The digest's promotion records for `environment` that the record trust accepts: one of the record keys,
+ * or the record signer's keyless identity.
+ */
 export async function findPromotionRecords(
   client: RegistryClient,
   repository: string,
   digest: string,
   environment: string,
-  trustedKeys: readonly KeyObject[],
+  trust: readonly KeyObject[] | StatementTrust,
 ): Promise<FoundRecords> {
-  const { verified, rejected } = await verifyAttestations(
+  const { verified, rejected } = await verifyAttestationsWith(
     client,
     repository,
     digest,
-    trustedKeys,
+    isKeyList(trust) ? { kind: 'key', keys: trust } : trust,
     PROMOTION_PREDICATE_TYPE,
   );
   const records = verified
@@ -108,5 +112,9 @@ export async function findPromotionRecords(
     .filter((r) => r.predicate.environment === environment)
     .map((r) => ({ ...r.predicate, recordDigest: r.recordDigest }))
     .sort((a, b) => b.promotedAt.localeCompare(a.promotedAt));
-  return { records, rejected: rejected.map((r) => `${r.digest}: ${r.error.message}`) };
+  return { records, rejected: rejected.map((r) => `${r.digest}: ${r.message}`) };
+}
+
+function isKeyList(trust: readonly KeyObject[] | StatementTrust): trust is readonly KeyObject[] {
+  return Array.isArray(trust);
 }

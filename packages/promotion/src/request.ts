@@ -1,6 +1,15 @@
 import type { KeyObject } from 'node:crypto';
 import { parseReference, type RegistryClient } from '@digestline/oci';
-import { keyId, keySigner, type Signer } from '@digestline/signing';
+import {
+  type GitHubAttestations,
+  type IdentityPolicy,
+  type KeylessSigner,
+  keyId,
+  keySigner,
+  type Signer,
+  type StatementTrust,
+  type TrustRoot,
+} from '@digestline/signing';
 import type { CopyProgress, CopyReport } from './copy.js';
 import { PromotionRefusedError } from './errors.js';
 import { DEFAULT_ENVIRONMENTS, type PromotionMode } from './ladder.js';
@@ -26,6 +35,17 @@ export interface DeploymentRecorder {
   setStatus(id: number, state: 'success' | 'failure', description: string): Promise<void>;
 }
 
+/** Keyless image verification: the signature must verify under `root` for the identity `policy` names. */
+export interface KeylessImageRule {
+  root: TrustRoot;
+  policy: IdentityPolicy;
+  /** GitHub's attestations API, the last source tried. */
+  github?: GitHubAttestations;
+}
+
+/** What signs the record a promotion writes: a key, or the promoting job's keyless identity. */
+export type RecordSigner = { signer: Signer; keyId: string } | { keyless: KeylessSigner };
+
 export interface PromotionRequest {
   /** Where the digest and the source environment's tag live. */
   source: Repository;
@@ -40,15 +60,19 @@ export interface PromotionRequest {
   tagTemplate?: string;
   /** Keys the image signature must verify with; undefined skips the check (`verify: none`). */
   signatureKeys?: readonly KeyObject[];
+  /** Keyless verification of the image signature instead of `signatureKeys`. */
+  keylessSignature?: KeylessImageRule;
   /**
    * Other repositories (`registry/repository`) whose signatures of the digest count; by default only a
    * signature made for the source or the target repository does.
    */
   signatureReferences?: readonly string[];
   /** Keys promotion records must be signed with to count as stage proof. */
-  recordKeys: readonly KeyObject[];
-  /** Signs the record this promotion writes; its key must be one of `recordKeys`. */
-  recordSigner: { signer: Signer; keyId: string };
+  recordKeys?: readonly KeyObject[];
+  /** Who promotion records must be signed by; overrides `recordKeys` (a keyless identity, say). */
+  recordTrust?: StatementTrust;
+  /** Signs the record this promotion writes; records it signs must count under the record trust. */
+  recordSigner: RecordSigner;
   requireStageProof?: boolean;
   deployments?: DeploymentRecorder;
   run?: RunContext;
@@ -94,10 +118,19 @@ export interface PromotionSettings {
   environments?: string | readonly string[];
   mode?: PromotionMode;
   tagTemplate?: string;
-  /** Verifies the image signature and the promotion records (the stage proof). */
-  publicKey: KeyObject;
-  /** Signs the promotion record this step writes. */
-  privateKey: KeyObject;
+  /** Verifies the image signature, and the promotion records unless `records` has its own trust. */
+  publicKey?: KeyObject;
+  /** Signs the promotion record this step writes, unless `records` has its own signer. */
+  privateKey?: KeyObject;
+  /** Verifies the image signature keyless instead of with `publicKey`. */
+  keylessSignature?: KeylessImageRule;
+  /**
+   * Separate trust for promotion records, so what signs images cannot mint stage proofs: a key pair of
+   * their own, or the promoting job's keyless identity checked against `policy`.
+   */
+  records?:
+    | { publicKey: KeyObject; privateKey: KeyObject }
+    | { keyless: KeylessSigner; root: TrustRoot; policy: IdentityPolicy };
   /** false skips the image signature (`verify: none`, `--skip-signature`); records are verified still. */
   verifySignature?: boolean;
   /** Other repositories whose signatures of the digest count (their cosign docker-reference). */
@@ -143,6 +176,16 @@ function repositoryOf(image: string, what: string): { registry: string; reposito
  * the registry yet; a target on the source's registry shares its client.
  */
 export function promotionRequest(settings: PromotionSettings): PreparedPromotion {
+  // Everything that can refuse the settings comes before a client is opened.
+  const { publicKey } = settings;
+  const records = recordsOf(settings);
+  const verifyWithKey = settings.verifySignature !== false && settings.keylessSignature === undefined;
+  if (verifyWithKey && publicKey === undefined) {
+    throw new PromotionRefusedError(
+      'input',
+      'the image signature is verified with a key, but no public key was given.',
+    );
+  }
   const sourceName = repositoryOf(settings.image, 'the image');
   const targetName =
     settings.targetImage === undefined ? undefined : repositoryOf(settings.targetImage, 'the target image');
@@ -160,7 +203,6 @@ export function promotionRequest(settings: PromotionSettings): PreparedPromotion
               : settings.connect(targetName.registry, 'target'),
           repository: targetName.repository,
         };
-  const { publicKey, privateKey } = settings;
   return {
     request: {
       source,
@@ -171,13 +213,15 @@ export function promotionRequest(settings: PromotionSettings): PreparedPromotion
       environments: ladderOf(settings.environments),
       mode: settings.mode,
       tagTemplate: settings.tagTemplate,
-      signatureKeys: settings.verifySignature === false ? undefined : [publicKey],
+      signatureKeys: verifyWithKey && publicKey !== undefined ? [publicKey] : undefined,
+      ...(settings.verifySignature === false || settings.keylessSignature === undefined
+        ? {}
+        : { keylessSignature: settings.keylessSignature }),
       signatureReferences: settings.signatureReferences?.map((reference) => {
         const named = repositoryOf(reference, 'a signature reference');
         return `${named.registry}/${named.repository}`;
       }),
-      recordKeys: [publicKey],
-      recordSigner: { signer: keySigner(privateKey), keyId: keyId(privateKey) },
+      ...records,
       requireStageProof: settings.requireStageProof,
       deployments: settings.deployments,
       run: settings.run,
@@ -190,4 +234,42 @@ export function promotionRequest(settings: PromotionSettings): PreparedPromotion
       ]);
     },
   };
+}
+
+/** The record trust and signer of the settings: their own, or (as before split trust) the image key pair. */
+function recordsOf(
+  settings: PromotionSettings,
+): Pick<PromotionRequest, 'recordKeys' | 'recordTrust' | 'recordSigner'> {
+  const own = settings.records;
+  if (own !== undefined && 'keyless' in own) {
+    return {
+      recordTrust: { kind: 'keyless', root: own.root, policy: own.policy },
+      recordSigner: { keyless: own.keyless },
+    };
+  }
+  const pair =
+    own ??
+    (settings.publicKey !== undefined && settings.privateKey !== undefined
+      ? { publicKey: settings.publicKey, privateKey: settings.privateKey }
+      : undefined);
+  if (pair === undefined) {
+    throw new PromotionRefusedError(
+      'input',
+      'promotion records need a signer and a trust: a record key pair, the keyless identity of this job, or the image key pair.',
+    );
+  }
+  return {
+    recordKeys: [pair.publicKey],
+    recordSigner: { signer: keySigner(pair.privateKey), keyId: keyId(pair.privateKey) },
+  };
+}
+
+/** Who records must be signed by for them to count. */
+export function recordTrustOf(request: PromotionRequest): StatementTrust {
+  return request.recordTrust ?? { kind: 'key', keys: request.recordKeys ?? [] };
+}
+
+/** The signer that writes this promotion's record. */
+export function recordSignerOf(request: PromotionRequest): Signer {
+  return 'keyless' in request.recordSigner ? request.recordSigner.keyless : request.recordSigner.signer;
 }

@@ -279,6 +279,30 @@ describe('promotion into another repository or registry', () => {
   });
 });
 
+describe('records under a key of their own', () => {
+  test('a record signed by the image key is no stage proof once a record key is configured, and nothing moves', async () => {
+    const repo = 'split/app';
+    const digest = await pushSignedImage(registry, client, repo, 31, keys.privateKey);
+    const split = (sourceEnv: string | undefined, targetEnv: string, recordKey: TestKeys) =>
+      request(digest, sourceEnv, targetEnv, {
+        source: { client, repository: repo },
+        recordKeys: [otherKeys.publicKey],
+        recordSigner: { signer: keySigner(recordKey.privateKey), keyId: keyId(recordKey.publicKey) },
+      });
+    // What can sign images writes a record for dev with the image key: the record key's check refuses it.
+    await expect(promote(split(undefined, 'dev', keys))).rejects.toMatchObject({ check: 'record-key' });
+    // A dev record minted with the image key, attached by hand, does not prove dev to the next step.
+    await promote(request(digest, undefined, 'dev', { source: { client, repository: repo } }));
+    const error = await refused(promote(split('dev', 'staging', otherKeys)));
+    expect(error.check).toBe('stage-proof');
+    expect(error.message).toMatch(/no signed promotion record for dev/);
+    expect(await tagOf('staging', repo)).toBeUndefined();
+    // Promoted with the record key, dev counts.
+    await promote(split(undefined, 'dev', otherKeys));
+    expect((await promote(split('dev', 'staging', otherKeys))).outcome).toBe('promoted');
+  });
+});
+
 describe('promotionRequest: the one request the action and the CLI build', () => {
   const digest = `sha256:${'a'.repeat(64)}`;
   const opened: string[] = [];
@@ -329,8 +353,19 @@ describe('promotionRequest: the one request the action and the CLI build', () =>
     const skipped = promotionRequest(settings({ verifySignature: false }));
     expect(skipped.request.signatureKeys).toBeUndefined();
     expect(skipped.request.recordKeys).toEqual([keys.publicKey]);
-    expect(skipped.request.recordSigner.keyId).toBe(keyId(keys.publicKey));
+    expect(skipped.request.recordSigner).toMatchObject({ keyId: keyId(keys.publicKey) });
     await Promise.all([checked.close(), skipped.close()]);
+  });
+
+  test('a record key pair of its own: the image key verifies images only, the record key signs and verifies records', async () => {
+    const record = otherKeys;
+    const split = promotionRequest(
+      settings({ records: { publicKey: record.publicKey, privateKey: record.privateKey } }),
+    );
+    expect(split.request.signatureKeys).toEqual([keys.publicKey]);
+    expect(split.request.recordKeys).toEqual([record.publicKey]);
+    expect(split.request.recordSigner).toMatchObject({ keyId: keyId(record.publicKey) });
+    await split.close();
   });
 
   test('refuses an image with a tag or a digest, before any client is opened', () => {

@@ -98,16 +98,35 @@ export async function verifyImageKeyless(
   digest: string,
   trust: TrustRoot,
   policy: IdentityPolicy,
-  options: { github?: GitHubAttestations; reference?: string } = {},
+  options: {
+    github?: GitHubAttestations;
+    /**
+     * Which repositories a signature may have been made for (the statement subject's name, the legacy
+     * payload's docker-reference); by default any.
+     */
+    accepts?: (reference: string) => boolean;
+  } = {},
 ): Promise<KeylessImageCheck> {
   const check: KeylessImageCheck = { rejected: [], tried: [] };
   const hex = digest.replace(/^sha256:/, '');
+  const accepts = options.accepts ?? (() => true);
   const tryBundle = (source: SignatureSource, location: string, bundle: SerializedBundle): boolean => {
     try {
       const result = verifyKeylessBundle(bundle, trust, policy, { digests: { sha256: hex } });
       const predicateType = result.statement?.predicateType ?? '';
       if (!IMAGE_SIGNATURE_PREDICATES.includes(predicateType)) {
         check.rejected.push({ source, location, message: `a ${predicateType} attestation, not a signature` });
+        return false;
+      }
+      const names = (result.statement?.subject ?? [])
+        .filter((s) => s.digest.sha256 === hex)
+        .map((s) => s.name);
+      if (!names.some(accepts)) {
+        check.rejected.push({
+          source,
+          location,
+          message: `signed by ${result.claims.identity} for repository ${names.join(', ')}, which is not one whose signatures count here`,
+        });
         return false;
       }
       check.verified = { source, location, claims: result.claims, signedAt: result.signedAt, predicateType };
@@ -129,9 +148,17 @@ export async function verifyImageKeyless(
   check.tried.push('legacy .sig');
   const legacy = await readLegacySignatures(client, repository, digest);
   for (const layer of legacy.layers) {
-    const outcome = layer.verify(trust, policy, options.reference);
+    const outcome = layer.verify(trust, policy);
     if ('error' in outcome) {
       check.rejected.push({ source: 'legacy .sig', location: legacy.tag, message: outcome.error.message });
+      continue;
+    }
+    if (!accepts(outcome.reference)) {
+      check.rejected.push({
+        source: 'legacy .sig',
+        location: legacy.tag,
+        message: `signed by ${outcome.verified.claims.identity} for repository ${outcome.reference}, which is not one whose signatures count here`,
+      });
       continue;
     }
     check.verified = {
@@ -146,7 +173,19 @@ export async function verifyImageKeyless(
 
   if (options.github !== undefined) {
     check.tried.push('GitHub attestations');
-    for (const bundle of await options.github.list(digest)) {
+    let bundles: SerializedBundle[];
+    try {
+      bundles = await options.github.list(digest);
+    } catch (error) {
+      // The registry is the primary source; an API the token may not read only adds a reason.
+      check.rejected.push({
+        source: 'GitHub attestations',
+        location: options.github.repository,
+        message: `could not be read: ${(error as Error).message}`,
+      });
+      return check;
+    }
+    for (const bundle of bundles) {
       if (tryBundle('GitHub attestations', options.github.repository, bundle)) return check;
     }
   }

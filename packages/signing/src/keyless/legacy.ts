@@ -137,11 +137,11 @@ export function legacyLayerBundle(payload: Buffer, annotations: Record<string, s
 
 export interface LegacyLayer {
   layer: Descriptor;
+  /** The signature checked for the image digest; `reference` is the repository it was made for. */
   verify(
     trust: TrustRoot,
     policy: IdentityPolicy,
-    reference?: string,
-  ): { verified: KeylessVerified } | { error: KeylessVerificationError };
+  ): { verified: KeylessVerified; reference: string } | { error: KeylessVerificationError };
 }
 
 /** The keyless layers at an image's `sha256-<hex>.sig` (key-signed layers are left to verifyImage). */
@@ -168,7 +168,7 @@ export async function readLegacySignatures(
     const payload = await client.getBlob(repository, layer.digest);
     layers.push({
       layer,
-      verify(trust, policy, reference) {
+      verify(trust, policy) {
         try {
           const verified = verifyKeylessBundle(legacyLayerBundle(payload, annotations), trust, policy, {
             artifact: payload,
@@ -180,13 +180,7 @@ export async function readLegacySignatures(
               `the signature is for image ${claims.digest}, not ${digest}`,
             );
           }
-          if (reference !== undefined && claims.reference !== reference) {
-            throw new KeylessVerificationError(
-              'subject-mismatch',
-              `the signature is for repository ${claims.reference}, not ${reference}`,
-            );
-          }
-          return { verified };
+          return { verified, reference: claims.reference };
         } catch (error) {
           if (error instanceof PayloadError) {
             return {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { errorClass } from '@digestline/base';
+import { ConfigurationError, errorClass } from '@digestline/base';
 import { X509Certificate } from '@sigstore/core';
 import { RekorWitness, TSAWitness, type Witness } from '@sigstore/sign';
 import type { Signer } from '../bundle.js';
@@ -29,6 +29,42 @@ export const PUBLIC_GOOD_SIGSTORE: SigstoreEndpoints = {
   rekorURL: 'https://rekor.sigstore.dev',
 };
 
+function serviceURL(value: string | undefined, input: string, fallback?: string): string | undefined {
+  const raw = value?.trim() || fallback;
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigurationError(
+      `Input "${input}" must be a URL such as https://fulcio.sigstore.dev; got ${JSON.stringify(raw)}.`,
+    );
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ConfigurationError(
+      `Input "${input}" must use https (plain http only to this machine); got ${JSON.stringify(raw)}: the identity token and signatures go there.`,
+    );
+  }
+  return raw.replace(/\/$/, '');
+}
+
+/**
+ * The Sigstore services as a user gave them (`names` says how the inputs are spelled): the public-good
+ * Fulcio and Rekor by default, a timestamp authority only when one is named; https, or http to loopback.
+ */
+export function parseSigstoreEndpoints(
+  given: { fulcio?: string; rekor?: string; tsa?: string },
+  names: { fulcio: string; rekor: string; tsa: string },
+): SigstoreEndpoints {
+  const tsa = serviceURL(given.tsa, names.tsa);
+  return {
+    fulcioURL: serviceURL(given.fulcio, names.fulcio, PUBLIC_GOOD_SIGSTORE.fulcioURL) as string,
+    rekorURL: serviceURL(given.rekor, names.rekor, PUBLIC_GOOD_SIGSTORE.rekorURL) as string,
+    ...(tsa === undefined ? {} : { tsaURL: tsa }),
+  };
+}
+
 /** The audience Fulcio accepts identity tokens for. */
 export const SIGSTORE_AUDIENCE = 'sigstore';
 
@@ -46,6 +82,8 @@ export interface KeylessSigner extends Signer {
   witnesses: Witness[];
   /** The certificate the last signature was made with (requested on the first signature). */
   certificate(): FulcioCertificate | undefined;
+  /** Requests the certificate now, before anything is signed: to check whose identity it will carry. */
+  prepare(): Promise<FulcioCertificate>;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -151,5 +189,6 @@ export function keylessSigner(tokens: IdentityTokenSource, endpoints: SigstoreEn
     },
     witnesses,
     certificate: () => current,
+    prepare: async () => (await certificate()).cert,
   };
 }
