@@ -134,7 +134,10 @@ export async function startSigstore(options: SigstoreOptions): Promise<LocalSigs
   const firstCA = await initializeCA(caKeys, ctLog);
   let ca = Promise.resolve(firstCA);
   const withTSA = options.tsa ?? true;
-  const tsa = withTSA ? await initializeTSA(tsaKeys) : undefined;
+  // The mock TSA stamps its clock's time with milliseconds, which DER writes without trailing zeros
+  // (".5Z"), and @sigstore/core reads only three digits: it stamps a whole second, set per request.
+  const tsaClock = new Date();
+  const tsa = withTSA ? await initializeTSA(tsaKeys, tsaClock) : undefined;
   const requests: SigstoreRequest[] = [];
 
   const httpServer = http.createServer();
@@ -210,6 +213,8 @@ export async function startSigstore(options: SigstoreOptions): Promise<LocalSigs
         response.end(JSON.stringify({ message: `no ${request.method} ${request.url} here` }));
         return;
       }
+      // Rounded up: a stamp must not predate the certificate issued a moment before.
+      if (route.service === 'tsa') tsaClock.setTime(Math.ceil(Date.now() / 1000) * 1000);
       const result = await route.fn(Buffer.concat(chunks).toString('utf8'));
       if (route.service !== 'fulcio') requests.push({ service: route.service, status: result.statusCode });
       response.writeHead(result.statusCode, {
