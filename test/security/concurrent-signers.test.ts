@@ -1,9 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LocalRegistry, makeTempDir, runAction, startRegistry } from '@digestline/local';
-import { MediaType, RegistryClient, sha256Digest } from '@digestline/oci';
+import { RegistryClient } from '@digestline/oci';
 import { generateKeyPair, keyId, PredicateType, verifyAttestations, verifyImage } from '@digestline/signing';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { pushConfigOnlyImage } from '../../packages/signing/test/images.js';
 import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.js';
 
 /**
@@ -36,24 +37,12 @@ afterAll(async () => {
   await Promise.all([registry?.stop(), proxy?.close(), workspace?.remove()]);
 });
 
-/** A layer-less image for one platform, pushed by digest, as another runner would have. */
-async function platformImage(architecture: string): Promise<string> {
-  const config = await client.pushBlob(repository, JSON.stringify({ os: 'linux', architecture }));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: { mediaType: MediaType.ociConfig, ...config },
-      layers: [],
-    }),
-  );
-  return (await client.putManifest(repository, sha256Digest(manifest), manifest, MediaType.ociManifest))
-    .digest;
-}
-
 describe(`${SIGNERS} build-and-sign runs signing one digest at once`, () => {
   test('leave every signature and every provenance attestation in the registry', async () => {
-    const digests = [await platformImage('amd64'), await platformImage('arm64')];
+    const digests = [
+      await pushConfigOnlyImage(client, repository, { os: 'linux', architecture: 'amd64' }),
+      await pushConfigOnlyImage(client, repository, { os: 'linux', architecture: 'arm64' }),
+    ];
     const keys = Array.from({ length: SIGNERS }, () => generateKeyPair());
     // Both read-modify-write tags live under the index digest, which the runs compute alike: hold back the
     // first write of each run so that all of them read before any lands.

@@ -9,6 +9,7 @@ import { RegistryClient } from '@digestline/oci';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type FaultProxy, startFaultProxy } from '../../../test/harness/fault-proxy.js';
 import { generateKeyPair, keyId, signatureTag, signImage, verifyImage } from '../src/index.js';
+import { pushConfigOnlyImage } from './images.js';
 
 const SIGNERS = 8;
 const repository = 'team/app';
@@ -35,21 +36,7 @@ describe('concurrent signers of one digest', () => {
 
   test(`${SIGNERS} signers at once: ${SIGNERS} signatures present, each verifying`, async () => {
     const direct = client(registry.host);
-    const config = await direct.pushBlob(repository, JSON.stringify({ os: 'linux', architecture: 'amd64' }));
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-        layers: [],
-      }),
-    );
-    const { digest } = await direct.putManifest(
-      repository,
-      'v1',
-      manifest,
-      'application/vnd.oci.image.manifest.v1+json',
-    );
+    const digest = await pushConfigOnlyImage(direct, repository, { os: 'linux', architecture: 'amd64' });
     const keys = Array.from({ length: SIGNERS }, () => generateKeyPair());
     const tagPath = new RegExp(`/manifests/${signatureTag(digest)}$`);
     proxy.fault({ method: 'PUT', path: tagPath, delayMs: 400, times: SIGNERS });
@@ -76,20 +63,7 @@ describe('concurrent signers of one digest', () => {
 
   test('signing again with a key already in the manifest adds nothing', async () => {
     const direct = client(registry.host);
-    const config = await direct.pushBlob(repository, JSON.stringify({ os: 'linux', label: 'again' }));
-    const { digest } = await direct.putManifest(
-      repository,
-      'v2',
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-          layers: [],
-        }),
-      ),
-      'application/vnd.oci.image.manifest.v1+json',
-    );
+    const digest = await pushConfigOnlyImage(direct, repository, { os: 'linux', label: 'again' });
     const { privateKey, publicKey } = generateKeyPair();
     const first = await signImage(direct, repository, digest, privateKey);
     const again = await signImage(direct, repository, digest, privateKey);

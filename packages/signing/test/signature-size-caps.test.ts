@@ -23,6 +23,7 @@ import {
   statement,
   verifyImage,
 } from '../src/index.js';
+import { pushConfigOnlyImage } from './images.js';
 
 const repository = 'team/app';
 
@@ -39,16 +40,7 @@ describe('signature layers that claim more than a signature can be', () => {
     proxy = await startFaultProxy({ url: registry.url });
     direct = new RegistryClient(registry.host);
     viaProxy = new RegistryClient(proxy.host);
-    const config = await direct.pushBlob(repository, JSON.stringify({ os: 'linux', architecture: 'amd64' }));
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaType.ociManifest,
-        config: { mediaType: MediaType.ociConfig, ...config },
-        layers: [],
-      }),
-    );
-    ({ digest } = await direct.putManifest(repository, 'v1', manifest, MediaType.ociManifest));
+    digest = await pushConfigOnlyImage(direct, repository, { os: 'linux', architecture: 'amd64' });
   });
   afterAll(async () => {
     await Promise.all([direct?.close(), viaProxy?.close()]);
