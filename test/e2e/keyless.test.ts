@@ -26,6 +26,7 @@ import {
   imageSignatureStatement,
   keylessSigner,
   listAttestations,
+  readLegacySignatures,
   signImageKeyless,
   signStatement,
   type TrustRoot,
@@ -196,6 +197,12 @@ describe('keyless, the default path, end to end', () => {
     });
     expect(signer.identity?.subjectAlternativeName).toBe(BUILD_IDENTITY);
     expect(posted[0]?.body).toEqual({ bundle: stored?.bundle });
+
+    // cosign 2's place: the .sig layer with the certificate, chain and Rekor entry verifies on its own.
+    const legacy = await readLegacySignatures(client, REPOSITORY, built);
+    expect(legacy.layers).toHaveLength(1);
+    const outcome = legacy.layers[0]?.verify(trust, policyFor(BUILD_IDENTITY));
+    expect(outcome).toMatchObject({ reference: `${registry.host}/${REPOSITORY}` });
   }, 120_000);
 
   test('promote verifies keyless and climbs the whole ladder, each record signed by the promote job', async () => {

@@ -1,5 +1,5 @@
 /** Input names are spelled once, in @digestline/build, whose errors name them; action.yml must match. */
-export { BUILDERS, INPUT, SIGNING } from '@digestline/build';
+export { BUILDERS, INPUT, SIGNING, TLOG_UPLOAD } from '@digestline/build';
 
 export const OUTPUT = {
   digest: 'digest',

@@ -28,7 +28,7 @@ import {
 } from '@digestline/build';
 import { type ImageReference, isTag, parseReference } from '@digestline/oci';
 import type { GitHubBuildContext } from '@digestline/signing';
-import { BUILDERS, INPUT, SIGNING } from './constants.js';
+import { BUILDERS, INPUT, SIGNING, TLOG_UPLOAD } from './constants.js';
 
 /** The options of one run, and what only the action needs to make them. */
 export interface RunInputs extends BuildAndSignOptions {
@@ -63,6 +63,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): RunInputs {
           rekor: optionalString(INPUT.rekorUrl),
           tsa: optionalString(INPUT.tsaUrl),
         }),
+        enumInput(INPUT.tlogUpload, TLOG_UPLOAD, 'auto'),
       )
     : { kind: 'none' as const };
   const provenance = booleanInput(INPUT.provenance, true);

@@ -1,7 +1,7 @@
 import { ConfigurationError } from '@digestline/base';
 import { type Credentials, type ImageReference, isDigest, parseReference } from '@digestline/oci';
 import { parseSigstoreEndpoints, type SigstoreEndpoints } from '@digestline/signing';
-import { GHCR, INPUT, type Signing, type SigningChoice } from './options.js';
+import { GHCR, INPUT, type Signing, type SigningChoice, type TlogUpload } from './options.js';
 
 /*
  * The checks a run's options must pass before anything is built: each names the input to fix and how.
@@ -103,12 +103,16 @@ export function registryCredentials(
   return { username, password };
 }
 
-/** `auto` signs with the key when there is one, else keyless when the job has an OIDC token. */
+/**
+ * `auto` signs with the key when there is one, else keyless when the job has an OIDC token. A key
+ * signature is logged in Rekor too unless `tlog-upload: false`.
+ */
 export function chooseSigning(
   choice: SigningChoice,
   key: { pem?: string; password: string },
   hasOidcToken: boolean,
   sigstore: SigstoreEndpoints,
+  tlogUpload: TlogUpload = 'auto',
 ): Signing {
   if (choice === 'none') return { kind: 'none' };
   if (choice === 'key' || (choice === 'auto' && key.pem !== undefined)) {
@@ -117,7 +121,14 @@ export function chooseSigning(
         `"${INPUT.signing}: key" needs a key: set "${INPUT.cosignPrivateKey}" to the cosign private key (e.g. \${{ secrets.COSIGN_PRIVATE_KEY }}) and "${INPUT.cosignPassword}" to its password.`,
       );
     }
-    return { kind: 'key', pem: key.pem, password: key.password };
+    return {
+      kind: 'key',
+      pem: key.pem,
+      password: key.password,
+      ...(tlogUpload === 'false'
+        ? {}
+        : { tlog: { rekorURL: sigstore.rekorURL, required: tlogUpload === 'true' } }),
+    };
   }
   if (hasOidcToken) return { kind: 'keyless', sigstore };
   if (choice === 'keyless') {

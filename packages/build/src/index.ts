@@ -38,6 +38,8 @@ export {
   SIGNING,
   type Signing,
   type SigningChoice,
+  TLOG_UPLOAD,
+  type TlogUpload,
 } from './options.js';
 export { type Attested, buildAndSign, type Outcome } from './pipeline.js';
 export {

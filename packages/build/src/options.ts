@@ -25,6 +25,7 @@ export const INPUT = {
   fulcioUrl: 'fulcio-url',
   rekorUrl: 'rekor-url',
   tsaUrl: 'tsa-url',
+  tlogUpload: 'tlog-upload',
   sbom: 'sbom',
   provenance: 'provenance',
   mergeDigests: 'merge-digests',
@@ -36,13 +37,23 @@ export const BUILDERS = ['auto', 'docker', 'buildah'] as const;
 export type BuilderChoice = (typeof BUILDERS)[number];
 
 export const SIGNING = ['auto', 'key', 'keyless', 'none'] as const;
+
+/** Logging a key signature in Rekor: `auto` when Rekor answers, `true` required, `false` never. */
+export const TLOG_UPLOAD = ['auto', 'true', 'false'] as const;
+export type TlogUpload = (typeof TLOG_UPLOAD)[number];
 export type SigningChoice = (typeof SIGNING)[number];
 
 /** The registry whose default credentials are the workflow's own (`github.actor` and its token). */
 export const GHCR = 'ghcr.io';
 
 export type Signing =
-  | { kind: 'key'; pem: string; password: string }
+  | {
+      kind: 'key';
+      pem: string;
+      password: string;
+      /** Where the key signature is logged too, and whether a Rekor that does not take it fails the run. */
+      tlog?: { rekorURL: string; required: boolean };
+    }
   | { kind: 'keyless'; sigstore: SigstoreEndpoints }
   | { kind: 'none' };
 export type SbomSource = { kind: 'file'; path: string } | { kind: 'auto' } | { kind: 'none' };

@@ -10,6 +10,7 @@ import {
   loadPrivateKey,
   type SerializedBundle,
   type SigstoreEndpoints,
+  SigstoreError,
   type Statement,
   signImage,
   signImageKeyless,
@@ -34,7 +35,7 @@ export interface ImageSigner {
 export async function createSigner(
   signing: Signing,
   host: Pick<BuildHost, 'identityTokens' | 'githubAttestations'>,
-  log: BuildLog,
+  log: Required<BuildLog>,
 ): Promise<ImageSigner | undefined> {
   if (signing.kind === 'none') return undefined;
   if (signing.kind === 'keyless') return keylessImageSigner(signing.sigstore, host, log);
@@ -48,10 +49,27 @@ export async function createSigner(
     );
   }
   const signer = keySigner(key);
+  let tlog = signing.tlog;
   return {
-    description: `key ${keyId(key).slice(0, 16)}`,
+    description: `key ${keyId(key).slice(0, 16)}${tlog === undefined ? '' : `, logged in Rekor ${tlog.rekorURL}`}`,
     async signImage(client, repository, digest) {
-      const result = await signImage(client, repository, digest, key);
+      let result: Awaited<ReturnType<typeof signImage>>;
+      try {
+        result = await signImage(
+          client,
+          repository,
+          digest,
+          key,
+          tlog === undefined ? {} : { rekorURL: tlog.rekorURL },
+        );
+      } catch (error) {
+        if (!(error instanceof SigstoreError) || tlog === undefined || tlog.required) throw error;
+        log.notice(
+          `The key signature was not logged in Rekor (${error.message}): "cosign verify --key" needs "--insecure-ignore-tlog" for it. Set "${INPUT.tlogUpload}: true" to require the log, or "false" to skip it.`,
+        );
+        tlog = undefined;
+        result = await signImage(client, repository, digest, key);
+      }
       return `${client.registry}/${repository}:${result.tag}@${result.signatureDigest}`;
     },
     signStatement: (statement) => signStatement(statement, signer),

@@ -56,7 +56,18 @@ describe('options a run must have before anything is built', () => {
   test('signing: auto takes the key, else keyless with an OIDC token, else says the three ways out', () => {
     const key = { pem: 'PEM', password: 'pw' };
     const sigstore = sigstoreEndpoints({});
-    expect(chooseSigning('auto', key, true, sigstore)).toEqual({ kind: 'key', pem: 'PEM', password: 'pw' });
+    expect(chooseSigning('auto', key, true, sigstore)).toEqual({
+      kind: 'key',
+      pem: 'PEM',
+      password: 'pw',
+      tlog: { rekorURL: 'https://rekor.sigstore.dev', required: false },
+    });
+    expect(chooseSigning('key', key, false, sigstore, 'true')).toMatchObject({ tlog: { required: true } });
+    expect(chooseSigning('key', key, false, sigstore, 'false')).toEqual({
+      kind: 'key',
+      pem: 'PEM',
+      password: 'pw',
+    });
     expect(chooseSigning('auto', { password: '' }, true, sigstore)).toEqual({ kind: 'keyless', sigstore });
     expect(chooseSigning('none', key, true, sigstore)).toEqual({ kind: 'none' });
     expect(() => chooseSigning('key', { password: '' }, true, sigstore)).toThrow(

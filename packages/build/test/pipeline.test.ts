@@ -9,7 +9,7 @@ import {
   startRegistry,
   startSigstore,
 } from '@digestline/local';
-import { type ImageIndex, parseReference, RegistryClient } from '@digestline/oci';
+import { type ImageIndex, type ImageManifest, parseReference, RegistryClient } from '@digestline/oci';
 import {
   COSIGN_SIGN_PREDICATE_TYPE,
   encryptPrivateKey,
@@ -19,6 +19,7 @@ import {
   identityPolicy,
   PredicateType,
   type SerializedBundle,
+  signatureTag,
   trustRootFromJSON,
   verifyAttestations,
   verifyAttestationsWith,
@@ -139,6 +140,64 @@ describe('merging per-platform digests into one signed index', () => {
       PredicateType.slsaProvenance,
     ]);
     expect(log.lines).toContain('notice: No SBOM attestation: "sbom: none".');
+  });
+
+  test("with a key and tlog-upload: the .sig layer carries Rekor's signed entry; an unreachable Rekor costs a notice", async () => {
+    const issuer = await startOidcIssuer();
+    const sigstore = await startSigstore({ issuers: [issuer], tsa: false });
+    try {
+      const keys = generateKeyPair();
+      const pem = await encryptPrivateKey(keys.privateKey, 'pw');
+      const logged = await buildAndSign(
+        options({
+          signing: { kind: 'key', pem, password: 'pw', tlog: { rekorURL: sigstore.url, required: true } },
+          tag: false,
+        }),
+        { processes: noProcesses },
+      );
+      const digest = logged.digest as string;
+      const { bytes } = await client.getManifest('team/app', signatureTag(digest));
+      const layers = (JSON.parse(bytes.toString()) as ImageManifest).layers;
+      const rekor = layers
+        .map((l) => l.annotations?.['dev.sigstore.cosign/bundle'])
+        .filter((a) => a !== undefined);
+      expect(rekor).toHaveLength(1);
+      const body = JSON.parse(Buffer.from(JSON.parse(rekor[0] as string).Payload.body, 'base64').toString());
+      const layer = layers.find((l) => l.annotations?.['dev.sigstore.cosign/bundle'] !== undefined);
+      expect(body).toMatchObject({
+        kind: 'hashedrekord',
+        spec: {
+          data: { hash: { algorithm: 'sha256', value: layer?.digest.slice(7) } },
+          signature: { content: layer?.annotations?.['dev.cosignproject.cosign/signature'] },
+        },
+      });
+      expect(sigstore.requests().filter((r) => r.service === 'rekor')).toHaveLength(1);
+      expect((await verifyImage(client, 'team/app', digest, keys.publicKey)).verified).toHaveLength(1);
+
+      const log = recordingLog();
+      const other = generateKeyPair();
+      const unreachable = `http://127.0.0.1:${await freePort()}`;
+      const unlogged = await buildAndSign(
+        options({
+          signing: {
+            kind: 'key',
+            pem: await encryptPrivateKey(other.privateKey, 'pw'),
+            password: 'pw',
+            tlog: { rekorURL: unreachable, required: false },
+          },
+          tag: false,
+        }),
+        { processes: noProcesses, log },
+      );
+      expect(
+        (await verifyImage(client, 'team/app', unlogged.digest as string, other.publicKey)).verified,
+      ).toHaveLength(1);
+      expect(log.lines.join('\n')).toMatch(
+        /notice: The key signature was not logged in Rekor .*--insecure-ignore-tlog/,
+      );
+    } finally {
+      await Promise.all([sigstore.stop(), issuer.stop()]);
+    }
   });
 
   test('keyless: a Fulcio certificate for the job signs the image and its provenance, recorded with GitHub too', async () => {

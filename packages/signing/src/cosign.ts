@@ -8,7 +8,9 @@ import {
   RegistryError,
   sha256Digest,
 } from '@digestline/oci';
+import { keySigner } from './bundle.js';
 import { KeyError } from './errors.js';
+import { loggedSignatureAnnotations } from './keyless/legacy.js';
 import { keyId } from './keys.js';
 import { signPayload, simpleSigningPayload } from './payload.js';
 import { type PayloadCheck, verifyPayload } from './verify.js';
@@ -86,6 +88,11 @@ function signatureConfig(layers: Descriptor[]): string {
 }
 
 export interface SignImageOptions {
+  /**
+   * Log the signature in this Rekor too (the layer then carries Rekor's signed entry, as `cosign sign
+   * --key` writes it), so `cosign verify --key` needs no `--insecure-ignore-tlog`.
+   */
+  rekorURL?: string;
   /** The payload's docker-reference; defaults to `<registry>/<repository>` of the client. */
   reference?: string;
   /** Claims signed along (the payload's `optional`), like `cosign sign -a key=value`. */
@@ -124,16 +131,36 @@ export async function signImage(
   );
   // Re-running a workflow must not pile up copies of one signature: same payload, same key → done.
   const payloadDigest = sha256Digest(payload);
-  const ours = (stored: StoredSignatures) =>
-    stored.manifest?.layers.find((layer) => {
+  return appendSignatureLayer(client, repository, digest, payload, {
+    holds: (layer) => {
       const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
       return (
         layer.digest === payloadDigest &&
         signature !== undefined &&
         verifyPayload(payload, signature, privateKey, { digest }).ok
       );
-    });
-  // Signed once, so every write of a merge adds the very same layer.
+    },
+    annotations: async () => ({
+      ...(options.rekorURL === undefined
+        ? { [SIGNATURE_ANNOTATION]: signPayload(payload, privateKey) }
+        : await loggedSignatureAnnotations(payload, keySigner(privateKey), options.rekorURL)),
+      [KEY_ID_ANNOTATION]: keyId(privateKey),
+    }),
+  });
+}
+
+/**
+ * Adds a payload layer to the image's `sha256-<hex>.sig` manifest unless one there already `holds` this
+ * signature. `annotations` (the signature and what goes with it) is made once, so every write of a merge
+ * adds the very same layer; the writes of other signers at the same moment are kept (`mergeIntoTag`).
+ */
+export async function appendSignatureLayer(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  payload: Buffer,
+  layer: { holds(layer: Descriptor): boolean; annotations(): Promise<Record<string, string>> },
+): Promise<SignImageResult> {
   let signed: Descriptor | undefined;
   const tag = signatureTag(digest);
   const { outcome, entry } = await mergeIntoTag({
@@ -141,23 +168,16 @@ export async function signImage(
     registry: client.registry,
     read: () => readSignatureManifest(client, repository, digest),
     find: (stored) => {
-      const layer = ours(stored);
-      return layer === undefined || stored.digest === undefined
+      const found = stored.manifest?.layers.find((l) => layer.holds(l));
+      return found === undefined || stored.digest === undefined
         ? undefined
-        : { layer, manifest: stored.digest };
+        : { layer: found, manifest: stored.digest };
     },
     write: async (stored) => {
       if (signed === undefined) {
+        const annotations = await layer.annotations();
         const blob = await client.pushBlob(repository, payload);
-        signed = {
-          mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
-          digest: blob.digest,
-          size: blob.size,
-          annotations: {
-            [SIGNATURE_ANNOTATION]: signPayload(payload, privateKey),
-            [KEY_ID_ANNOTATION]: keyId(privateKey),
-          },
-        };
+        signed = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: blob.digest, size: blob.size, annotations };
       }
       await putSignatureManifest(client, repository, stored, [...(stored.manifest?.layers ?? []), signed]);
     },

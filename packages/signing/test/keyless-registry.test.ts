@@ -23,18 +23,16 @@ import {
   imageSubject,
   keylessSigner,
   keySigner,
-  legacyKeylessAnnotations,
   listAttestations,
-  SIMPLE_SIGNING_MEDIA_TYPE,
   signatureTag,
   signImageKeyless,
   signStatement,
-  simpleSigningPayload,
   statement,
   type TrustRoot,
   trustRootFromJSON,
   verifyAttestationsWith,
   verifyImageKeyless,
+  writeLegacySignature,
 } from '../src/index.js';
 
 const BUILD = 'https://github.com/octo/app/.github/workflows/build.yml@refs/heads/main';
@@ -111,6 +109,7 @@ describe('a keyless image signature in the registry', () => {
     const github = memoryAttestations();
     const signed = await signImageKeyless(client, REPOSITORY, digest, signerFor(), { github });
     expect(signed.identity).toBe(BUILD);
+    expect(signed.legacy?.tag).toBe(signatureTag(digest));
     expect(signed.attestationId).toBe(1);
 
     const referrers = await client.referrers(REPOSITORY, digest, { artifactType: BUNDLE_MEDIA_TYPE });
@@ -160,30 +159,29 @@ describe('a keyless image signature in the registry', () => {
 
   test('a cosign 2 legacy layer (certificate, chain, Rekor bundle) is the next source', async () => {
     const digest = await pushImage();
-    const payload = simpleSigningPayload(`${registry.host}/${REPOSITORY}`, digest);
-    const annotations = await legacyKeylessAnnotations(payload, signerFor());
-    const blob = await client.pushBlob(REPOSITORY, payload);
-    const config = await client.pushBlob(REPOSITORY, '{}');
-    const manifest: ImageManifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: { mediaType: MediaType.ociConfig, digest: config.digest, size: config.size },
-      layers: [{ mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: blob.digest, size: blob.size, annotations }],
-    };
-    await client.putManifest(
+    const written = await writeLegacySignature(
+      client,
       REPOSITORY,
-      signatureTag(digest),
-      Buffer.from(JSON.stringify(manifest)),
-      MediaType.ociManifest,
+      digest,
+      signerFor(),
+      `${registry.host}/${REPOSITORY}`,
     );
+    expect(written.tag).toBe(signatureTag(digest));
     const check = await verifyImageKeyless(client, REPOSITORY, digest, trust, policy());
     expect(check.verified).toMatchObject({ source: 'legacy .sig', location: signatureTag(digest) });
 
+    const { bytes } = await client.getManifest(REPOSITORY, signatureTag(digest));
+    const manifest = JSON.parse(bytes.toString()) as ImageManifest;
+    const layer = manifest.layers[0] as ImageManifest['layers'][number];
+    expect(Object.keys(layer.annotations ?? {}).sort()).toEqual([
+      'dev.cosignproject.cosign/signature',
+      'dev.sigstore.cosign/bundle',
+      'dev.sigstore.cosign/certificate',
+      'dev.sigstore.cosign/chain',
+    ]);
     // Without Rekor's entry the same signature proves nothing.
-    const { 'dev.sigstore.cosign/bundle': _, ...unlogged } = annotations;
-    manifest.layers = [
-      { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: blob.digest, size: blob.size, annotations: unlogged },
-    ];
+    const { 'dev.sigstore.cosign/bundle': _, ...unlogged } = layer.annotations ?? {};
+    manifest.layers = [{ ...layer, annotations: unlogged }];
     await client.putManifest(
       REPOSITORY,
       signatureTag(digest),

@@ -5,7 +5,7 @@ import { signStatement } from '../bundle.js';
 import { imageSubject, PredicateType, type Statement, statement } from '../intoto.js';
 import { KeylessVerificationError } from './errors.js';
 import { type CertificateClaims, describePolicy, type IdentityPolicy } from './identity.js';
-import { readLegacySignatures } from './legacy.js';
+import { readLegacySignatures, writeLegacySignature } from './legacy.js';
 import type { KeylessSigner } from './sign.js';
 import type { TrustRoot } from './trust.js';
 import { verifyKeylessBundle } from './verify.js';
@@ -59,12 +59,15 @@ export async function signImageKeyless(
   repository: string,
   digest: string,
   signer: KeylessSigner,
-  options: { reference?: string; github?: GitHubAttestations } = {},
+  options: { reference?: string; github?: GitHubAttestations; legacy?: boolean } = {},
 ): Promise<KeylessImageSignature> {
   const reference = options.reference ?? `${client.registry}/${repository}`;
   const bundle = await signStatement(imageSignatureStatement(reference, digest), signer);
   const { digest: referrer } = await attach(client, repository, digest, bundle);
   const result: KeylessImageSignature = { referrer, identity: signer.certificate()?.identity ?? '' };
+  if (options.legacy ?? true) {
+    result.legacy = await writeLegacySignature(client, repository, digest, signer, reference);
+  }
   if (options.github !== undefined) result.attestationId = (await options.github.write(bundle)).id;
   return result;
 }

@@ -8,11 +8,18 @@ import {
 import type { SerializedBundle } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { MessageSignatureBundleBuilder, RekorWitness } from '@sigstore/sign';
-import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signatureTag } from '../cosign.js';
-import { PayloadError, parseSimpleSigningPayload } from '../payload.js';
+import type { Signer } from '../bundle.js';
+import {
+  appendSignatureLayer,
+  MAX_SIGNATURE_LAYER_BYTES,
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  signatureTag,
+} from '../cosign.js';
+import { PayloadError, parseSimpleSigningPayload, simpleSigningPayload } from '../payload.js';
 import { KeylessVerificationError } from './errors.js';
 import type { IdentityPolicy } from './identity.js';
-import type { KeylessSigner } from './sign.js';
+import { type KeylessSigner, SigstoreError } from './sign.js';
 import type { TrustRoot } from './trust.js';
 import { type KeylessVerified, verifyKeylessBundle } from './verify.js';
 
@@ -30,28 +37,34 @@ interface RekorBundle {
 const derOf = (pem: string) => X509Certificate.parse(pem).root.toDER();
 
 /**
- * The annotations of a legacy signature layer for `payload`: signed with the keyless signer's
- * certificate and logged in Rekor as a hashedrekord entry, as `cosign sign` (2.x) stores it.
+ * A signature of `payload` logged in Rekor as a hashedrekord entry, as the annotations of a legacy layer:
+ * the signature and Rekor's signed entry (`dev.sigstore.cosign/bundle`), which is what `cosign verify`
+ * checks the log with. Throws SigstoreError when Rekor does not take it.
  */
-export async function legacyKeylessAnnotations(
+export async function loggedSignatureAnnotations(
   payload: Buffer,
-  signer: KeylessSigner,
+  signer: Signer,
+  rekorURL: string,
 ): Promise<Record<string, string>> {
-  const rekor = signer.witnesses.filter((w) => w instanceof RekorWitness);
-  const bundle = await new MessageSignatureBundleBuilder({ signer, witnesses: rekor }).create({
-    data: payload,
-  });
+  const witness = new RekorWitness({ rekorBaseURL: rekorURL, fetchOnConflict: true });
+  let bundle: Awaited<ReturnType<MessageSignatureBundleBuilder['create']>>;
+  try {
+    bundle = await new MessageSignatureBundleBuilder({ signer, witnesses: [witness] }).create({
+      data: payload,
+    });
+  } catch (error) {
+    if (error instanceof SigstoreError) throw error;
+    throw new SigstoreError(
+      `the signature could not be logged in Rekor (${rekorURL}): ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
   const content = bundle.content;
   const entry = bundle.verificationMaterial.tlogEntries[0];
-  const certificate = signer.certificate();
-  if (
-    content.$case !== 'messageSignature' ||
-    entry?.inclusionPromise === undefined ||
-    certificate === undefined
-  ) {
-    throw new Error(
-      'the legacy signature came back without a message signature, a Rekor promise or a certificate',
-    );
+  if (content.$case !== 'messageSignature' || entry?.inclusionPromise === undefined) {
+    throw new SigstoreError(`Rekor (${rekorURL}) answered without a signed entry timestamp`);
   }
   const rekorBundle: RekorBundle = {
     SignedEntryTimestamp: entry.inclusionPromise.signedEntryTimestamp.toString('base64'),
@@ -64,10 +77,54 @@ export async function legacyKeylessAnnotations(
   };
   return {
     [SIGNATURE_ANNOTATION]: content.messageSignature.signature.toString('base64'),
-    [CERTIFICATE_ANNOTATION]: certificate.leaf,
-    [CHAIN_ANNOTATION]: certificate.chain.join(''),
     [REKOR_BUNDLE_ANNOTATION]: JSON.stringify(rekorBundle),
   };
+}
+
+/**
+ * The annotations of a legacy keyless layer for `payload`, as `cosign sign` (2.x) stores it: signed
+ * with the keyless signer's certificate, logged in its Rekor, with the certificate and Fulcio's chain.
+ */
+export async function legacyKeylessAnnotations(
+  payload: Buffer,
+  signer: KeylessSigner,
+): Promise<Record<string, string>> {
+  const certificate = await signer.prepare();
+  const logged = await loggedSignatureAnnotations(payload, signer, signer.endpoints.rekorURL);
+  return {
+    ...logged,
+    [CERTIFICATE_ANNOTATION]: certificate.leaf,
+    [CHAIN_ANNOTATION]: certificate.chain.join(''),
+  };
+}
+
+/**
+ * cosign 2's keyless signature of an image: a simple-signing payload layer at `sha256-<hex>.sig` with the
+ * certificate, chain and Rekor annotations, so `cosign verify --certificate-identity …` (2.x) finds it.
+ */
+export async function writeLegacySignature(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  signer: KeylessSigner,
+  reference: string,
+): Promise<{ tag: string; digest: string }> {
+  const payload = simpleSigningPayload(reference, digest);
+  const payloadDigest = sha256Digest(payload);
+  // A certificate is this run's alone: the layer made with it is the one to find again after a merge.
+  let written: string | undefined;
+  const result = await appendSignatureLayer(client, repository, digest, payload, {
+    holds: (layer) =>
+      written !== undefined &&
+      layer.digest === payloadDigest &&
+      layer.annotations?.[CERTIFICATE_ANNOTATION] === written,
+    annotations: async () => {
+      const annotations = await legacyKeylessAnnotations(payload, signer);
+      written = annotations[CERTIFICATE_ANNOTATION];
+      return annotations;
+    },
+  });
+  return { tag: result.tag, digest: result.signatureDigest };
 }
 
 /**
@@ -165,7 +222,9 @@ export async function readLegacySignatures(
     const annotations = layer.annotations ?? {};
     if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || annotations[CERTIFICATE_ANNOTATION] === undefined)
       continue;
-    const payload = await client.getBlob(repository, layer.digest);
+    // Said to be larger than any signature payload: not read, and not a signature here.
+    if (!(layer.size <= MAX_SIGNATURE_LAYER_BYTES)) continue;
+    const payload = await client.getBlob(repository, layer, { maxBytes: MAX_SIGNATURE_LAYER_BYTES });
     layers.push({
       layer,
       verify(trust, policy) {

@@ -80,6 +80,8 @@ export interface FulcioCertificate {
 /** A signer with a short-lived Fulcio certificate, logged in Rekor (and timestamped where a TSA is set). */
 export interface KeylessSigner extends Signer {
   witnesses: Witness[];
+  /** The Sigstore instance it signs with. */
+  endpoints: SigstoreEndpoints;
   /** The certificate the last signature was made with (requested on the first signature). */
   certificate(): FulcioCertificate | undefined;
   /** Requests the certificate now, before anything is signed: to check whose identity it will carry. */
@@ -188,6 +190,7 @@ export function keylessSigner(tokens: IdentityTokenSource, endpoints: SigstoreEn
       };
     },
     witnesses,
+    endpoints,
     certificate: () => current,
     prepare: async () => (await certificate()).cert,
   };
