@@ -313,6 +313,34 @@ describe('bad input fails with a fix and changes nothing', () => {
     );
   });
 
+  test('a report with a field of the wrong type names the field, instead of crashing', async () => {
+    await place({
+      'trivy.json': JSON.stringify({
+        SchemaVersion: 2,
+        ArtifactName: 'app:1',
+        Results: [
+          { Target: 'app:1', Vulnerabilities: [{ VulnerabilityID: 'CVE-2024-1', Title: { text: 'x' } }] },
+        ],
+      }),
+    });
+    const result = await refused(
+      { reports: 'trivy.json' },
+      /^trivy\.json does not read as a Trivy report: `Results\[0\]\.Vulnerabilities\[0\]\.Title` is an object, not a string\./,
+    );
+    expect(result.log).not.toMatch(/TypeError|at readTrivy/);
+  });
+
+  test('a policy file over 64 KiB', async () => {
+    await place({
+      'a.json': 'corpus:trivy/trivy-fs-npm.json',
+      'policy.yml': `waivers:\n${'  - {id: CVE-2024-1, reason: accepted for now, expires: 2020-01-01}\n'.repeat(1_200)}`,
+    });
+    await refused(
+      { reports: 'a.json', policy: 'policy.yml' },
+      /^policy\.yml is \d+ bytes; a policy file is YAML of at most 65536 bytes/,
+    );
+  });
+
   test('kinds: [] would judge nothing', async () => {
     await place({ 'a.json': 'corpus:trivy/trivy-fs-npm.json', 'policy.yml': 'kinds: []\n' });
     await refused(

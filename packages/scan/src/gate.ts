@@ -1,8 +1,15 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ScanInputError } from './errors.js';
 import { type Finding, mergeFindings, type Severity } from './finding.js';
-import { EMPTY_POLICY, evaluate, type GateResult, type Policy, parsePolicy } from './policy.js';
+import {
+  EMPTY_POLICY,
+  evaluate,
+  type GateResult,
+  MAX_POLICY_BYTES,
+  type Policy,
+  parsePolicy,
+} from './policy.js';
 import type { Report } from './readers/index.js';
 import { findReports, readReportFile } from './reports.js';
 import { type SarifLimits, type SarifOutput, writeSarif } from './sarif.js';
@@ -36,15 +43,24 @@ export interface GateOutcome extends GateResult {
 
 async function loadPolicy(path: string | undefined, cwd: string, now: Date): Promise<Policy> {
   if (path === undefined) return EMPTY_POLICY;
-  const text = await readFile(resolve(cwd, path), 'utf8').catch((error: NodeJS.ErrnoException) => {
+  const file = resolve(cwd, path);
+  const missing = (error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') {
       throw new ScanInputError(
         `The policy file ${path} does not exist in ${cwd}: check the \`policy\` path, which is relative to the workspace.`,
       );
     }
     throw error;
-  });
-  return parsePolicy(text, path, { now });
+  };
+  // Not read at all when it is far too large to be a policy (or not a file).
+  const info = await stat(file).catch(missing);
+  if (!info.isFile() || info.size > MAX_POLICY_BYTES) {
+    throw new ScanInputError(
+      `${path} is ${info.isFile() ? `${info.size} bytes` : 'not a file'}; a policy file is YAML of at most ${MAX_POLICY_BYTES} bytes: check the \`policy\` path.`,
+      { file: path },
+    );
+  }
+  return parsePolicy(await readFile(file, 'utf8').catch(missing), path, { now });
 }
 
 /** Reads every report, merges, applies the policy and writes the SARIF: the whole gate, minus GitHub. */

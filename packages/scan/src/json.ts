@@ -76,44 +76,51 @@ function errorOffset(text: string): number {
     while (i < text.length && text.charAt(i) !== '"') i += text.charAt(i) === '\\' ? 2 : 1;
     expect(i < text.length);
   };
-  const value = (): void => {
+  const key = () => {
     skip();
-    const ch = text.charAt(i);
-    if (ch === '{' || ch === '[') {
-      const close = ch === '{' ? '}' : ']';
-      i++;
+    string();
+    skip();
+    expect(text.charAt(i) === ':');
+  };
+  // The closers of the open containers: a stack of our own, so that nesting cannot exhaust the call stack.
+  const open: string[] = [];
+  try {
+    for (;;) {
       skip();
-      if (text.charAt(i) === close) {
+      const ch = text.charAt(i);
+      if (ch === '{' || ch === '[') {
+        const close = ch === '{' ? '}' : ']';
         i++;
-        return;
-      }
-      for (;;) {
-        if (close === '}') {
-          skip();
-          string();
-          skip();
-          expect(text.charAt(i) === ':');
-        }
-        value();
         skip();
+        if (text.charAt(i) !== close) {
+          open.push(close);
+          if (close === '}') key();
+          continue;
+        }
+        i++;
+      } else if (ch === '"') {
+        string();
+      } else {
+        const token = /^(?:true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 64));
+        expect(token !== null);
+        i += (token?.[0].length ?? 1) - 1;
+      }
+      // A value ended: close what it ends, up to the next value or the end of the document.
+      for (;;) {
+        skip();
+        const close = open.at(-1);
+        if (close === undefined) return i;
         const next = text.charAt(i);
         expect(next === ',' || next === close);
-        if (next === close) return;
+        if (next === ',') {
+          if (close === '}') key();
+          break;
+        }
+        open.pop();
       }
     }
-    if (ch === '"') {
-      string();
-      return;
-    }
-    const token = /^(?:true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 64));
-    expect(token !== null);
-    i += (token?.[0].length ?? 1) - 1;
-  };
-  try {
-    value();
-    skip();
-    return i;
   } catch (offset) {
-    return Math.min(offset as number, text.length);
+    if (typeof offset !== 'number') throw offset;
+    return Math.min(offset, text.length);
   }
 }

@@ -1,5 +1,7 @@
 import {
+  isAlias,
   isMap,
+  isScalar,
   isSeq,
   LineCounter,
   parseDocument,
@@ -51,8 +53,25 @@ export const EMPTY_POLICY: Policy = {
 };
 
 const TOP_KEYS = ['waivers', 'budgets', 'kinds', 'max-waiver-days'];
+/**
+ * A policy is a page or two of YAML. The cap keeps a hostile file from costing minutes: the YAML parser
+ * is slow on some malformed input (seconds for 64 KiB of `\t-\t:`).
+ */
+export const MAX_POLICY_BYTES = 64 * 1024;
+const MAX_WAIVER_DAYS = 3650;
 const WAIVER_KEYS = ['id', 'package', 'target', 'reason', 'expires'];
 const DAY_MS = 86_400_000;
+
+/** A node as a message shows it: a scalar's value, else what kind of node it is. */
+function shown(node: unknown): string {
+  if (isScalar(node)) {
+    return typeof node.value === 'string' ? JSON.stringify(node.value.slice(0, 60)) : String(node.value);
+  }
+  if (isSeq(node)) return 'a list';
+  if (isMap(node)) return 'a mapping';
+  if (isAlias(node)) return `the alias *${node.source}`;
+  return 'nothing';
+}
 
 /** YYYY-MM-DD that names a day of the calendar (no 2026-02-30). */
 function isCalendarDate(text: string): boolean {
@@ -72,6 +91,13 @@ function latestExpiry(now: Date, days: number): string {
  * ahead a waiver may expire.
  */
 export function parsePolicy(text: string, file: string, options: { now?: Date } = {}): Policy {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_POLICY_BYTES) {
+    throw new ScanInputError(
+      `${file} is ${bytes} bytes; a policy file may hold at most ${MAX_POLICY_BYTES} (64 KiB): check that \`policy\` names the policy and not another file.`,
+      { file },
+    );
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lineOf = (node: unknown): number | undefined => {
@@ -95,7 +121,7 @@ export function parsePolicy(text: string, file: string, options: { now?: Date } 
     const key = String((pair.key as { value?: unknown })?.value ?? pair.key);
     if (!TOP_KEYS.includes(key)) {
       fail(
-        `unknown key \`${key}\`; the policy knows ${TOP_KEYS.map((k) => `\`${k}\``).join(', ')}.`,
+        `unknown key \`${key.slice(0, 60)}\`; the policy knows ${TOP_KEYS.map((k) => `\`${k}\``).join(', ')}.`,
         pair.key,
       );
     }
@@ -112,12 +138,11 @@ export function parsePolicy(text: string, file: string, options: { now?: Date } 
 
   const kindsNode = root.get('kinds', true);
   if (kindsNode !== undefined) {
-    const kinds = isSeq(kindsNode)
-      ? (kindsNode as unknown as YAMLSeq).items.map((item) => (item as { value?: unknown })?.value)
-      : undefined;
+    const items = isSeq(kindsNode) ? (kindsNode as unknown as YAMLSeq).items : undefined;
+    const kinds = items?.map((item) => (isScalar(item) ? item.value : undefined));
     if (kinds === undefined || kinds.some((kind) => !KINDS.includes(kind as Kind))) {
-      const got = kinds ?? (kindsNode as { value?: unknown }).value;
-      fail(`\`kinds\` must be a list of ${KINDS.join(', ')}; got ${String(JSON.stringify(got))}.`, kindsNode);
+      const got = items ? `[${items.map(shown).join(', ').slice(0, 80)}]` : shown(kindsNode);
+      fail(`\`kinds\` must be a list of ${KINDS.join(', ')}; got ${got}.`, kindsNode);
     }
     if (kinds?.length === 0) {
       fail(
@@ -131,9 +156,9 @@ export function parsePolicy(text: string, file: string, options: { now?: Date } 
   const horizonNode = root.get('max-waiver-days', true);
   if (horizonNode !== undefined) {
     const days = (horizonNode as { value?: unknown }).value;
-    if (!(typeof days === 'number' && Number.isInteger(days) && days >= 1)) {
+    if (!(typeof days === 'number' && Number.isInteger(days) && days >= 1 && days <= MAX_WAIVER_DAYS)) {
       fail(
-        `\`max-waiver-days\` must be a whole number of days of at least 1, e.g. \`max-waiver-days: 90\`; got ${String(JSON.stringify(days ?? null))}.`,
+        `\`max-waiver-days\` must be a whole number of days of at least 1 and at most ${MAX_WAIVER_DAYS}, e.g. \`max-waiver-days: 90\`; got ${String(JSON.stringify(days ?? null)).slice(0, 60)}.`,
         horizonNode,
       );
     }
@@ -146,14 +171,17 @@ export function parsePolicy(text: string, file: string, options: { now?: Date } 
     if (!isMap(budgetsNode))
       fail('`budgets` must map a severity to a count, e.g. `medium: 50`.', budgetsNode);
     for (const pair of (budgetsNode as unknown as YAMLMap).items) {
-      const severity = String((pair.key as { value?: unknown })?.value);
-      const limit = (pair.value as { value?: unknown } | null)?.value;
-      if (!(SEVERITIES as readonly string[]).includes(severity)) {
-        fail(`unknown severity \`${severity}\` in \`budgets\`; use ${SEVERITIES.join(', ')}.`, pair.key);
+      const severity = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      const limit = isScalar(pair.value) ? pair.value.value : undefined;
+      if (severity === undefined || !(SEVERITIES as readonly string[]).includes(severity)) {
+        fail(
+          `unknown severity ${severity === undefined ? shown(pair.key) : `\`${severity.slice(0, 60)}\``} in \`budgets\`; use ${SEVERITIES.join(', ')}.`,
+          pair.key,
+        );
       }
       if (!(typeof limit === 'number' && Number.isInteger(limit) && limit >= 0)) {
         fail(
-          `the budget for \`${severity}\` must be a whole number of at least 0; got ${JSON.stringify(limit)}.`,
+          `the budget for \`${severity}\` must be a whole number of at least 0; got ${shown(pair.value)}.`,
           pair.value ?? pair.key,
         );
       }
@@ -170,18 +198,26 @@ export function parsePolicy(text: string, file: string, options: { now?: Date } 
       const line = lineOf(item);
       const name = `waiver ${index + 1}`;
       if (!isMap(item)) fail(`${name} must be a mapping with \`id\`, \`reason\` and \`expires\`.`, item);
-      const value = (item as { toJSON(): Record<string, unknown> }).toJSON();
-      for (const key of Object.keys(value)) {
+      // Field by field, never through toJSON(): plain values only, so an alias cannot multiply a waiver.
+      const value = new Map<string, string>();
+      for (const pair of (item as YAMLMap).items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : shown(pair.key);
         if (!WAIVER_KEYS.includes(key))
-          fail(`${name} has an unknown key \`${key}\`; a waiver has ${WAIVER_KEYS.join(', ')}.`, item);
+          fail(
+            `${name} has an unknown key \`${key.slice(0, 60)}\`; a waiver has ${WAIVER_KEYS.join(', ')}.`,
+            item,
+          );
+        const field = pair.value;
+        if (isScalar(field)) {
+          if (field.value !== null && field.value !== undefined) value.set(key, String(field.value));
+        } else if (field !== null && field !== undefined) {
+          fail(`${name} has \`${key}\` set to ${shown(field)}; write it as plain text.`, item);
+        }
       }
-      const text = (key: string) => {
-        const v = value[key];
-        return v === undefined || v === null ? undefined : String(v).trim() || undefined;
-      };
+      const text = (key: string) => value.get(key)?.trim() || undefined;
       const id = text('id');
       if (!id) fail(`${name} has no \`id\`; set the CVE, GHSA or rule id it waives.`, item);
-      const label = `waiver ${index + 1} (${id})`;
+      const label = `waiver ${index + 1} (${(id as string).slice(0, 60)})`;
       const reason = text('reason');
       if (!reason)
         fail(`${label} has no \`reason\`; every waiver must say why the finding is accepted.`, item);
@@ -189,7 +225,10 @@ export function parsePolicy(text: string, file: string, options: { now?: Date } 
       if (!expires)
         fail(`${label} has no \`expires\`; set a date such as 2026-12-31 so the waiver is reviewed.`, item);
       if (!isCalendarDate(expires as string)) {
-        fail(`${label} has \`expires: ${expires}\`; write the date as YYYY-MM-DD.`, item);
+        fail(
+          `${label} has \`expires: ${(expires as string).slice(0, 60)}\`; write the date as YYYY-MM-DD.`,
+          item,
+        );
       }
       // Both are YYYY-MM-DD, so text order is date order.
       if ((expires as string) > latest) {

@@ -136,8 +136,12 @@ function fullDescription(id: string, findings: Finding[]): string {
 
 function rule(id: string, findings: Finding[]): Record<string, unknown> {
   const [worst] = findings as [Finding];
-  const scores = findings.map((f) => f.cvss ?? 0);
-  const score = Math.max(...scores) > 0 ? Math.max(...scores).toFixed(1) : FIXED_SCORE[worst.severity];
+  // A reduce, not Math.max(...): a rule can have more findings than a call takes arguments.
+  const top = Math.min(
+    10,
+    findings.reduce((max, f) => Math.max(max, f.cvss ?? 0), 0),
+  );
+  const score = top > 0 ? top.toFixed(1) : FIXED_SCORE[worst.severity];
   const fixes = [...new Set(findings.filter((f) => f.package).map((f) => `- ${f.package}: ${fixText(f)}`))];
   const help = [
     `${worst.title}`,

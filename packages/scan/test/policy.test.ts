@@ -154,6 +154,39 @@ waivers:
     }
   });
 
+  test('max-waiver-days is at most ten years', () => {
+    expect(policyError('max-waiver-days: 9007199254740992\n')).toMatch(/at least 1 and at most 3650/);
+  });
+
+  test('a policy file over 64 KiB is refused before it is parsed', () => {
+    const waiver = '  - {id: CVE-2024-0001, reason: accepted for now, expires: 2026-07-01}\n';
+    const text = `waivers:\n${waiver.repeat(1_000)}`;
+    expect(policyError(text)).toBe(
+      `.github/scan-policy.yml is ${text.length} bytes; a policy file may hold at most 65536 (64 KiB): check that \`policy\` names the policy and not another file.`,
+    );
+  });
+
+  test('values that are not plain text are named by what they are', () => {
+    expect(policyError('waivers:\n  - {id: [A], reason: r, expires: 2026-07-01}\n')).toBe(
+      '.github/scan-policy.yml:2: waiver 1 has `id` set to a list; write it as plain text.',
+    );
+    expect(policyError('waivers:\n  - {id: A, reason: r, expires: {y: 2026}}\n')).toMatch(
+      /waiver 1 has `expires` set to a mapping; write it as plain text\./,
+    );
+    expect(policyError('budgets:\n  high: [1]\n')).toMatch(/the budget for `high` must be .*; got a list\./);
+    expect(policyError('budgets:\n  ? [high]\n  : 1\n')).toMatch(/unknown severity a list in `budgets`/);
+    expect(policyError('kinds: {a: 1}\n')).toMatch(/`kinds` must be a list of .*; got a mapping\./);
+  });
+
+  test('an alias cannot multiply a waiver', () => {
+    expect(policyError('r: &r [a, b]\nwaivers:\n  - {id: A, reason: *r, expires: 2026-07-01}\n')).toMatch(
+      /unknown key `r`/,
+    );
+    expect(
+      policyError('waivers:\n  - {id: A, reason: &r [a, a, a], expires: 2026-07-01, package: *r}\n'),
+    ).toMatch(/waiver 1 has `reason` set to a list/);
+  });
+
   test('a date that does not exist is refused', () => {
     expect(policyError('waivers:\n  - {id: A, reason: r, expires: 2026-02-30}\n')).toMatch(
       /has `expires: 2026-02-30`; write the date as YYYY-MM-DD/,

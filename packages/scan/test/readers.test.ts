@@ -324,4 +324,54 @@ describe('bad input', () => {
   test('a Trivy report of an old schema is refused', () => {
     expect(failure('{"SchemaVersion": 1, "Results": []}')).toMatch(/SchemaVersion 1; only SchemaVersion 2/);
   });
+
+  test('a field of the wrong type is refused with its path, in every format', () => {
+    const trivy = JSON.parse(corpusText('trivy/trivy-image-alpine-310.json'));
+    trivy.Results[0].Vulnerabilities[2].PkgName = 5;
+    expect(failure(JSON.stringify(trivy), 'trivy.json')).toBe(
+      "trivy.json does not read as a Trivy report: `Results[0].Vulnerabilities[2].PkgName` is a number, not a string. Pass the scanner's own JSON output, unchanged.",
+    );
+    const grype = JSON.parse(corpusText('grype/grype-image-presenter-golden.json'));
+    grype.matches[1].artifact = 'libc';
+    expect(failure(JSON.stringify(grype))).toMatch(/`matches\[1\]\.artifact` is a string, not an object/);
+    const npm = JSON.parse(corpusText('npm-audit/npm-audit-v2-react-scripts.json'));
+    npm.vulnerabilities['ansi-html'].via = {};
+    expect(failure(JSON.stringify(npm))).toMatch(
+      /`vulnerabilities\.ansi-html\.via` is an object, not a list/,
+    );
+    const pnpm = JSON.parse(corpusText('npm-audit/pnpm-audit-react-scripts.json'));
+    const [advisory] = Object.keys(pnpm.advisories);
+    pnpm.advisories[advisory as string].findings = 'many';
+    expect(failure(JSON.stringify(pnpm))).toMatch(
+      /`advisories\["?\d+"?\]\.findings` is a string, not a list/,
+    );
+    const sarif = JSON.parse(corpusText('sarif/trivy-config-terraform.sarif'));
+    sarif.runs[0].tool.driver.rules[0].properties.tags = [1];
+    expect(failure(JSON.stringify(sarif))).toMatch(
+      /`runs\[0\]\.tool\.driver\.rules\[0\]\.properties\.tags\[0\]` is a number, not a string/,
+    );
+    expect(failure('{"SchemaVersion": 2, "Results": [{"Vulnerabilities": []}]}')).toMatch(
+      /`Results\[0\]\.Target` is missing/,
+    );
+  });
+
+  test('null where a tool writes nothing reads as absent', () => {
+    const npm = JSON.parse(corpusText('npm-audit/npm-audit-v2-react-scripts.json'));
+    for (const entry of Object.values(npm.vulnerabilities) as { fixAvailable: unknown }[])
+      entry.fixAvailable = null;
+    const findings = readReport(JSON.stringify(npm), 'npm.json').findings;
+    expect(findings.length).toBeGreaterThan(0);
+    expect(findings.every((f) => f.status === 'affected' && f.fixedVersion === undefined)).toBe(true);
+    const trivy = readReport(
+      '{"SchemaVersion": 2, "Results": [{"Target": "app", "Misconfigurations": [{"ID": "KSV001", "Status": null}]}]}',
+      'trivy.json',
+    ).findings;
+    expect(trivy.map((f) => f.id)).toEqual(['KSV001']);
+  });
+
+  test('invalid JSON nested 100,000 deep still names its line and column', () => {
+    expect(failure('['.repeat(100_000), 'deep.json')).toMatch(
+      /^deep\.json is not valid JSON at line 1, column 100001 \(the file looks truncated\)/,
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { type Finding, normaliseSeverity } from '../finding.js';
 import { type ReportContext, repoPath } from './common.js';
+import { checkShape, type Shape } from './shape.js';
 
 interface GrypeMatch {
   vulnerability: {
@@ -16,6 +17,43 @@ export interface GrypeReport {
   matches: GrypeMatch[];
   source?: { type?: string; target?: string | { userInput?: string } };
 }
+
+/** What readGrype reads, and of which type. */
+const SHAPE: Shape = {
+  required: ['matches'],
+  fields: {
+    matches: {
+      list: {
+        required: ['vulnerability', 'artifact'],
+        fields: {
+          vulnerability: {
+            required: ['id'],
+            fields: {
+              id: 'name',
+              severity: 'string',
+              description: 'string',
+              cvss: { list: { fields: { type: 'string', metrics: { fields: { baseScore: 'number' } } } } },
+              fix: { fields: { versions: { list: 'string' }, state: 'string' } },
+            },
+          },
+          artifact: {
+            required: ['name'],
+            fields: {
+              name: 'name',
+              version: 'string',
+              type: 'string',
+              purl: 'string',
+              locations: { list: { required: ['path'], fields: { path: 'string' } } },
+            },
+          },
+        },
+      },
+    },
+    source: {
+      fields: { type: 'string', target: { either: ['string', { fields: { userInput: 'string' } }] } },
+    },
+  },
+};
 
 export function isGrype(value: Record<string, unknown>): boolean {
   return Array.isArray(value.matches) && ('source' in value || 'descriptor' in value);
@@ -43,7 +81,8 @@ function firstSentence(text: string): string {
 // Operating-system packages are installed once; their database path says nothing, and Trivy has none.
 const OS_PACKAGES = new Set(['deb', 'rpm', 'apk', 'alpm', 'portage']);
 
-export function readGrype(report: GrypeReport, _context: ReportContext): Finding[] {
+export function readGrype(report: GrypeReport, context: ReportContext): Finding[] {
+  checkShape(report, SHAPE, { file: context.file, format: 'Grype' });
   const source = report.source ?? {};
   const inRepository = source.type === 'directory' || source.type === 'file';
   const target =

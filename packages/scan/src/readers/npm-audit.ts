@@ -1,5 +1,6 @@
 import { type Finding, normaliseSeverity, type Severity, severityRank } from '../finding.js';
 import type { ReportContext } from './common.js';
+import { checkShape, type Shape } from './shape.js';
 
 interface NpmAdvisory {
   source?: number;
@@ -25,7 +26,7 @@ export interface NpmAuditV2 {
 }
 
 interface LegacyAdvisory {
-  id: number;
+  id: number | string;
   module_name: string;
   severity?: string;
   title?: string;
@@ -41,6 +42,70 @@ interface LegacyAdvisory {
 export interface NpmAuditLegacy {
   advisories: Record<string, LegacyAdvisory>;
 }
+
+const SCORE: Shape = { fields: { score: 'number' } };
+
+/** What readNpmAuditV2 reads, and of which type. */
+const V2_SHAPE: Shape = {
+  fields: {
+    vulnerabilities: {
+      map: {
+        required: ['name'],
+        fields: {
+          name: 'name',
+          severity: 'string',
+          range: 'string',
+          via: {
+            list: {
+              either: [
+                'string',
+                {
+                  fields: {
+                    source: 'number',
+                    name: 'string',
+                    title: 'string',
+                    url: 'string',
+                    severity: 'string',
+                    range: 'string',
+                    cvss: SCORE,
+                  },
+                },
+              ],
+            },
+          },
+          fixAvailable: {
+            either: [
+              'boolean',
+              { required: ['name', 'version'], fields: { name: 'string', version: 'string' } },
+            ],
+          },
+        },
+      },
+    },
+  },
+};
+
+/** What readNpmAuditLegacy reads, and of which type. */
+const LEGACY_SHAPE: Shape = {
+  fields: {
+    advisories: {
+      map: {
+        required: ['id', 'module_name'],
+        fields: {
+          id: { either: ['integer', 'name'] },
+          module_name: 'name',
+          severity: 'string',
+          title: 'string',
+          github_advisory_id: 'string',
+          url: 'string',
+          patched_versions: 'string',
+          cvss: SCORE,
+          findings: { list: { fields: { version: 'string' } } },
+        },
+      },
+    },
+  },
+};
 
 export function isNpmAuditV2(value: Record<string, unknown>): boolean {
   return value.auditReportVersion === 2 && typeof value.vulnerabilities === 'object';
@@ -59,18 +124,28 @@ const scoreOf = (cvss: { score?: number } | undefined) => (cvss?.score ? cvss.sc
  * is only vulnerable through a dependency (its `via` names packages, not advisories) is reported with
  * the most severe advisory reachable through it, so a waiver for that advisory covers it too.
  */
-export function readNpmAuditV2(report: NpmAuditV2, _context: ReportContext): Finding[] {
+export function readNpmAuditV2(report: NpmAuditV2, context: ReportContext): Finding[] {
+  checkShape(report, V2_SHAPE, { file: context.file, format: 'npm audit' });
   const entries = report.vulnerabilities;
-  const advisoriesOf = (name: string, seen: Set<string>): NpmAdvisory[] => {
-    if (seen.has(name)) return [];
-    seen.add(name);
-    return (entries[name]?.via ?? []).flatMap((via) =>
-      typeof via === 'string' ? advisoriesOf(via, seen) : [via],
-    );
+  // A walk with its own stack: a chain of packages as long as the report must not exhaust the call stack.
+  const advisoriesOf = (start: string): NpmAdvisory[] => {
+    const found: NpmAdvisory[] = [];
+    const seen = new Set<string>();
+    const queue = [start];
+    for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const entry = Object.hasOwn(entries, name) ? entries[name] : undefined;
+      for (const via of entry?.via ?? []) {
+        if (typeof via === 'string') queue.push(via);
+        else found.push(via);
+      }
+    }
+    return found;
   };
   return Object.values(entries).map((entry) => {
     const direct = (entry.via ?? []).filter((via): via is NpmAdvisory => typeof via !== 'string');
-    const advisories = direct.length > 0 ? direct : advisoriesOf(entry.name, new Set());
+    const advisories = direct.length > 0 ? direct : advisoriesOf(entry.name);
     const worst = advisories.reduce<NpmAdvisory | undefined>(
       (best, next) =>
         !best ||
@@ -101,7 +176,8 @@ export function readNpmAuditV2(report: NpmAuditV2, _context: ReportContext): Fin
 }
 
 /** One finding per advisory, as pnpm counts them. */
-export function readNpmAuditLegacy(report: NpmAuditLegacy, _context: ReportContext): Finding[] {
+export function readNpmAuditLegacy(report: NpmAuditLegacy, context: ReportContext): Finding[] {
+  checkShape(report, LEGACY_SHAPE, { file: context.file, format: 'pnpm audit' });
   return Object.values(report.advisories).map((advisory) => {
     const versions = [...new Set((advisory.findings ?? []).map((f) => f.version).filter(Boolean))];
     const patched = advisory.patched_versions;

@@ -1,11 +1,12 @@
 import { ScanInputError } from '../errors.js';
 import { type Finding, type Kind, normaliseSeverity, type Severity, severityFromScore } from '../finding.js';
 import { type ReportContext, repoPath } from './common.js';
+import { checkShape, type Shape } from './shape.js';
 
 interface SarifRule {
   id: string;
   shortDescription?: { text?: string };
-  properties?: { 'security-severity'?: string; tags?: string[] };
+  properties?: { 'security-severity'?: string | number; tags?: string[] };
 }
 
 interface SarifResult {
@@ -32,6 +33,65 @@ export interface SarifLog {
   $schema?: unknown;
   runs: SarifRun[];
 }
+
+/** What readSarif reads, and of which type. */
+const SHAPE: Shape = {
+  fields: {
+    runs: {
+      list: {
+        fields: {
+          tool: {
+            fields: {
+              driver: {
+                fields: {
+                  name: 'string',
+                  rules: {
+                    list: {
+                      required: ['id'],
+                      fields: {
+                        id: 'name',
+                        shortDescription: { fields: { text: 'string' } },
+                        properties: {
+                          fields: {
+                            'security-severity': { either: ['string', 'number'] },
+                            tags: { list: 'string' },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          results: {
+            list: {
+              fields: {
+                ruleId: 'name',
+                rule: { fields: { id: 'name', index: 'integer' } },
+                ruleIndex: 'integer',
+                level: 'string',
+                message: { fields: { text: 'string' } },
+                locations: {
+                  list: {
+                    fields: {
+                      physicalLocation: {
+                        fields: {
+                          artifactLocation: { fields: { uri: 'string' } },
+                          region: { fields: { startLine: 'integer', endLine: 'integer' } },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
 
 export function isSarif(value: Record<string, unknown>): boolean {
   return Array.isArray(value.runs) && ('version' in value || '$schema' in value);
@@ -63,6 +123,7 @@ export function readSarif(log: SarifLog, context: ReportContext): Finding[] {
       { file: context.file },
     );
   }
+  checkShape(log, SHAPE, { file: context.file, format: 'SARIF' });
   const findings: Finding[] = [];
   for (const run of log.runs) {
     const tool = run.tool?.driver?.name ?? 'sarif';

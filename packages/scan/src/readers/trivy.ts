@@ -1,6 +1,7 @@
 import { ScanInputError } from '../errors.js';
 import { type Finding, normaliseSeverity } from '../finding.js';
 import { type ReportContext, repoPath } from './common.js';
+import { checkShape, type Shape } from './shape.js';
 
 interface TrivyCvss {
   V2Score?: number;
@@ -55,6 +56,59 @@ export interface TrivyReport {
   Results?: TrivyResult[] | null;
 }
 
+const TEXT: Shape = 'string';
+const LINES = { StartLine: 'integer', EndLine: 'integer' } as const;
+
+/** What readTrivy reads, and of which type. */
+const SHAPE: Shape = {
+  fields: {
+    ArtifactName: TEXT,
+    ArtifactType: TEXT,
+    Results: {
+      list: {
+        required: ['Target'],
+        fields: {
+          Target: TEXT,
+          Vulnerabilities: {
+            list: {
+              required: ['VulnerabilityID'],
+              fields: {
+                VulnerabilityID: 'name',
+                PkgName: TEXT,
+                PkgPath: TEXT,
+                PkgIdentifier: { fields: { PURL: TEXT } },
+                InstalledVersion: TEXT,
+                FixedVersion: TEXT,
+                Status: TEXT,
+                Severity: TEXT,
+                SeveritySource: TEXT,
+                Title: TEXT,
+                CVSS: { map: { fields: { V2Score: 'number', V3Score: 'number', V40Score: 'number' } } },
+              },
+            },
+          },
+          Misconfigurations: {
+            list: {
+              required: ['ID'],
+              fields: {
+                ID: 'name',
+                Title: TEXT,
+                Message: TEXT,
+                Severity: TEXT,
+                Status: TEXT,
+                CauseMetadata: { fields: LINES },
+              },
+            },
+          },
+          Secrets: {
+            list: { required: ['RuleID'], fields: { RuleID: 'name', Title: TEXT, Severity: TEXT, ...LINES } },
+          },
+        },
+      },
+    },
+  },
+};
+
 // Scans of a checkout: their targets are paths in the repository, so findings can point at a file.
 const FILE_ARTIFACTS = new Set(['repository', 'filesystem', 'fs']);
 
@@ -79,6 +133,7 @@ export function readTrivy(report: TrivyReport, context: ReportContext): Finding[
       { file: context.file },
     );
   }
+  checkShape(report, SHAPE, { file: context.file, format: 'Trivy' });
   const inRepository = FILE_ARTIFACTS.has(report.ArtifactType ?? '');
   const findings: Finding[] = [];
   for (const result of report.Results ?? []) {

@@ -1,0 +1,116 @@
+import { ScanInputError } from '../errors.js';
+
+/**
+ * The part of a report format a reader relies on. `null` stands for an absent optional value, as Go's
+ * encoders write it; anything not named is not looked at.
+ */
+export type Shape =
+  | 'string'
+  /** A string with something in it: ids and names. */
+  | 'name'
+  | 'number'
+  | 'integer'
+  | 'boolean'
+  | { list: Shape }
+  | { map: Shape }
+  | { fields: Record<string, Shape>; required?: readonly string[] }
+  | { either: readonly Shape[] };
+
+const kindOf = (value: unknown): string =>
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'a list'
+      : typeof value === 'object'
+        ? 'an object'
+        : typeof value === 'string'
+          ? value === ''
+            ? 'an empty string'
+            : 'a string'
+          : `a ${typeof value}`;
+
+function expected(shape: Shape): string {
+  if (typeof shape === 'string') {
+    return {
+      string: 'a string',
+      name: 'a non-empty string',
+      number: 'a number',
+      integer: 'a whole number',
+      boolean: 'true or false',
+    }[shape];
+  }
+  if ('list' in shape) return 'a list';
+  if ('either' in shape) return shape.either.map(expected).join(' or ');
+  return 'an object';
+}
+
+function fits(value: unknown, shape: Shape): boolean {
+  if (typeof shape === 'string') {
+    switch (shape) {
+      case 'string':
+        return typeof value === 'string';
+      case 'name':
+        return typeof value === 'string' && value.trim() !== '';
+      case 'number':
+        return typeof value === 'number';
+      case 'integer':
+        return Number.isSafeInteger(value);
+      default:
+        return typeof value === 'boolean';
+    }
+  }
+  if ('list' in shape) return Array.isArray(value);
+  if ('either' in shape) return shape.either.some((option) => fits(value, option));
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+const pathOf = (parent: string, key: string | number) =>
+  typeof key === 'number'
+    ? `${parent}[${key}]`
+    : /^[A-Za-z_$][\w$-]*$/.test(key)
+      ? `${parent ? `${parent}.` : ''}${key}`
+      : `${parent}[${JSON.stringify(key.slice(0, 40))}]`;
+
+/**
+ * Throws a ScanInputError naming the first value in `value` that does not fit `shape`, with its path
+ * in the document. The walk follows the shape, which is shallow, so nesting in the report costs nothing.
+ * Fields the shape names that hold `null` are removed on the way, so readers see them as absent.
+ */
+export function checkShape(value: unknown, shape: Shape, context: { file: string; format: string }): void {
+  const fail = (path: string, found: unknown, wanted: Shape | 'present') => {
+    const what = wanted === 'present' ? 'missing' : `${kindOf(found)}, not ${expected(wanted)}`;
+    throw new ScanInputError(
+      `${context.file} does not read as a ${context.format} report: \`${path || '(top level)'}\` is ${what}. Pass the scanner's own JSON output, unchanged.`,
+      { file: context.file },
+    );
+  };
+  const visit = (node: unknown, at: Shape, path: string): void => {
+    if (!fits(node, at)) fail(path, node, at);
+    if (typeof at === 'string') return;
+    if ('either' in at) {
+      const chosen = at.either.find((option) => fits(node, option)) as Shape;
+      visit(node, chosen, path);
+      return;
+    }
+    if ('list' in at) {
+      (node as unknown[]).forEach((item, index) => {
+        visit(item, at.list, pathOf(path, index));
+      });
+      return;
+    }
+    const object = node as Record<string, unknown>;
+    if ('map' in at) {
+      for (const [key, item] of Object.entries(object)) visit(item, at.map, pathOf(path, key));
+      return;
+    }
+    for (const key of at.required ?? []) {
+      if (object[key] === undefined || object[key] === null) fail(pathOf(path, key), undefined, 'present');
+    }
+    for (const [key, field] of Object.entries(at.fields)) {
+      const item = Object.hasOwn(object, key) ? object[key] : undefined;
+      if (item === null) delete object[key];
+      else if (item !== undefined) visit(item, field, pathOf(path, key));
+    }
+  };
+  visit(value, shape, '');
+}
