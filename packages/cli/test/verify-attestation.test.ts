@@ -1,4 +1,24 @@
-import { describe, expect, test } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import {
+  githubClaims,
+  type LocalOidcIssuer,
+  type LocalRegistry,
+  type LocalSigstore,
+  startOidcIssuer,
+  startRegistry,
+  startSigstore,
+} from '@digestline/local';
+import { type ImageManifest, MediaType, RegistryClient, sha256Digest } from '@digestline/oci';
+import {
+  attach,
+  imageSubject,
+  keylessSigner,
+  PredicateType,
+  signImageKeyless,
+  signStatement,
+  statement,
+} from '@digestline/signing';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { corpusPath } from '../../../test/harness/corpus.js';
 import { runCli } from './run-cli.js';
 
@@ -117,5 +137,84 @@ describe('digestline verify-attestation on the real bundles, offline', () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
+  });
+});
+
+describe('digestline verify-attestation oci://… without --bundle: what the registry holds', () => {
+  const BUILD = 'https://github.com/octo/app/.github/workflows/build.yml@refs/heads/main';
+  let registry: LocalRegistry;
+  let issuer: LocalOidcIssuer;
+  let sigstore: LocalSigstore;
+  let client: RegistryClient;
+  let digest: string;
+
+  beforeAll(async () => {
+    issuer = await startOidcIssuer();
+    [registry, sigstore] = await Promise.all([startRegistry(), startSigstore({ issuers: [issuer] })]);
+    client = new RegistryClient(registry.host);
+    const layer = await client.pushBlob('octo/app', randomBytes(32));
+    const config = await client.pushBlob('octo/app', '{}');
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: config.digest, size: config.size },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layer.digest, size: layer.size },
+      ],
+    };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    digest = (await client.putManifest('octo/app', sha256Digest(bytes), bytes, MediaType.ociManifest)).digest;
+    const claims = githubClaims({ repository: 'octo/app', workflowFile: 'build.yml' });
+    const signer = keylessSigner(
+      { getToken: async (audience) => issuer.mint(claims, audience) },
+      { fulcioURL: sigstore.url, rekorURL: sigstore.url },
+    );
+    await signImageKeyless(client, 'octo/app', digest, signer);
+    const provenance = statement(
+      imageSubject(`${registry.host}/octo/app`, digest),
+      PredicateType.slsaProvenance,
+      {},
+    );
+    await attach(client, 'octo/app', digest, await signStatement(provenance, signer));
+  });
+  afterAll(async () => {
+    await client?.close();
+    await Promise.all([registry?.stop(), sigstore?.stop(), issuer?.stop()]);
+  });
+
+  const cli = (...rest: string[]) =>
+    runCli([
+      'verify-attestation',
+      `oci://${registry.host}/octo/app@${digest}`,
+      '--trusted-root',
+      sigstore.trustedRootPath,
+      '--certificate-oidc-issuer',
+      issuer.issuer,
+      ...rest,
+    ]);
+
+  test('finds and verifies the image signature, and says where it was found', async () => {
+    const result = await cli('--certificate-identity', BUILD);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`identity    ${BUILD}`);
+    expect(result.stdout).toMatch(/found in {4}referrer sha256:/);
+  });
+
+  test('with --predicate-type, the attestation of that type', async () => {
+    const result = await cli(
+      '--certificate-identity',
+      BUILD,
+      '--predicate-type',
+      PredicateType.slsaProvenance,
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`statement   ${PredicateType.slsaProvenance}`);
+  });
+
+  test('another identity is refused with exit 1', async () => {
+    const result = await cli('--certificate-identity', BUILD.replace('build.yml', 'other.yml'));
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/✘ not verified: no signature by .*other\.yml.*build\.yml/);
   });
 });

@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { ConfigurationError } from '@digestline/base';
 import {
   type ArtifactDigests,
+  describeKeylessFailure,
+  describePolicy,
   type IdentityPolicy,
   identityPolicy,
   KeylessVerificationError,
@@ -10,11 +12,13 @@ import {
   publicGoodTrustRoot,
   type TrustRoot,
   trustRootFromFile,
+  verifyAttestationsWith,
+  verifyImageKeyless,
   verifyKeylessBundle,
 } from '@digestline/signing';
 import { ExitCode, type Io, UsageError } from '../errors.js';
 import type { CommandArgs } from '../main.js';
-import { reference } from '../registry.js';
+import { clientFor, reference } from '../registry.js';
 
 const OCI = 'oci://';
 
@@ -107,16 +111,77 @@ function report(io: Io, subject: Subject, result: KeylessVerified, trust: TrustR
   io.out(`  trust       ${trust.source}`);
 }
 
+/**
+ * An image without --bundle: its signatures where build-and-sign and cosign store them (the referrer
+ * bundle, then the legacy .sig), or with --predicate-type its attestations of that type.
+ */
+async function fromRegistry(
+  target: string,
+  subject: Subject,
+  policy: IdentityPolicy,
+  values: CommandArgs['values'],
+  io: Io,
+): Promise<number> {
+  const ref = reference(target.slice(OCI.length), 'the image');
+  const digest = `sha256:${subject.digests.sha256}`;
+  const trust = await trustFrom(values, io);
+  const predicateType = text(values['predicate-type']);
+  const client = clientFor(ref.registry);
+  try {
+    if (predicateType !== undefined) {
+      const found = await verifyAttestationsWith(
+        client,
+        ref.repository,
+        digest,
+        { kind: 'keyless', root: trust, policy },
+        predicateType,
+      );
+      const first = found.verified[0];
+      if (first === undefined) {
+        const why = found.rejected.map((r) => `${r.digest}: ${r.message}`).join('; ');
+        io.out(
+          `✘ not verified: no ${predicateType} attestation by ${describePolicy(policy)}${why === '' ? '' : ` (${why})`}`,
+        );
+        return ExitCode.failed;
+      }
+      io.out(`✔ verified    ${subject.label}`);
+      io.out(`  identity    ${first.signer}`);
+      io.out(`  statement   ${predicateType} (referrer ${first.digest})`);
+      io.out(`  trust       ${trust.source}`);
+      return ExitCode.ok;
+    }
+    const check = await verifyImageKeyless(client, ref.repository, digest, trust, policy);
+    if (check.verified === undefined) {
+      io.out(`✘ not verified: ${describeKeylessFailure(check, policy)}`);
+      return ExitCode.failed;
+    }
+    const { claims, source, location, signedAt } = check.verified;
+    io.out(`✔ verified    ${subject.label}`);
+    io.out(`  identity    ${claims.identity}`);
+    io.out(`  issuer      ${claims.issuer ?? '(none)'}`);
+    io.out(`  signed at   ${signedAt.toISOString()}`);
+    io.out(`  found in    ${source} ${location}`);
+    io.out(`  trust       ${trust.source}`);
+    return ExitCode.ok;
+  } finally {
+    await client.close();
+  }
+}
+
 export async function verifyAttestation({ positionals, values }: CommandArgs, io: Io): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError(
       'give exactly one artifact: a file, or an image as oci://registry/repository@sha256:…',
     );
   }
+  const target = positionals[0] as string;
   const bundlePath = text(values.bundle);
-  if (bundlePath === undefined) throw new UsageError('--bundle <file> is required');
+  if (bundlePath === undefined && !target.startsWith(OCI)) {
+    throw new UsageError('--bundle <file> is required for a file (an image is looked up in its registry)');
+  }
   const policy = policyFrom(values);
-  const subject = await subjectOf(positionals[0] as string);
+  const subject = await subjectOf(target);
+  if (bundlePath === undefined) return fromRegistry(target, subject, policy, values, io);
   const bundle = await readOrUsage(bundlePath, '--bundle');
   const trust = await trustFrom(values, io);
   const predicateType = text(values['predicate-type']);

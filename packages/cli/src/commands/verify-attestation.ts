@@ -4,11 +4,14 @@ export const verifyAttestationCommand: Command = {
   name: 'verify-attestation',
   summary:
     'Verifies a keyless Sigstore bundle (attestation) for a file or an image against a signer identity.',
-  usage: `Usage: digestline verify-attestation <file | oci://image@digest> --bundle <file>
+  usage: `Usage: digestline verify-attestation <file | oci://image@digest> [--bundle <file>]
          (--certificate-identity <uri> | --certificate-identity-regexp <re>)
          --certificate-oidc-issuer <url> [--trusted-root <file>] [--predicate-type <uri>]
 
-  --bundle <file>                         the sigstore bundle (.sigstore.json) to verify
+  --bundle <file>                         the sigstore bundle (.sigstore.json) to verify; required for a
+                                          file, for an image the registry is searched (its referrer
+                                          signature, then cosign's .sig; with --predicate-type, its
+                                          attestations of that type)
   --certificate-identity <uri>            the signer identity the certificate must name, e.g.
                                           https://github.com/OWNER/REPO/.github/workflows/build.yml@refs/heads/main
   --certificate-identity-regexp <re>      or: a regular expression the whole identity must match
@@ -22,7 +25,7 @@ export const verifyAttestationCommand: Command = {
   --predicate-type <uri>                  the in-toto predicate type the statement must have
 
 The bundle must be about the artifact: a file by its sha256 or sha512, an image by its manifest
-digest (oci://registry/repository@sha256:…). Exits 0 when it verifies, 1 when it does not (with the
+digest (oci://registry/repository@sha256:…; registry credentials from ~/.docker/config.json). Exits 0 when it verifies, 1 when it does not (with the
 reason), 2 when the command line is wrong (for example no identity or no issuer).`,
   options: {
     bundle: { type: 'string' },
