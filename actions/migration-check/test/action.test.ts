@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -187,6 +187,26 @@ describe('migration-check action', () => {
           .join('\n'),
       ).toMatch(message);
       expect(result.outputs).toEqual({});
+    });
+
+    test('symbolic links: one to / is not followed, a migration that is a link is refused and not read', async () => {
+      const ws = await workspace({ 'migrations/V1__a.sql': 'SELECT 1;\n' });
+      await symlink('/', join(ws, 'migrations/all'));
+      const walked = await runAction('migration-check', { workspace: ws });
+      expect(walked.exitCode).toBe(0);
+      const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+      expect(report.files.map((f: { file: string }) => f.file)).toEqual(['migrations/V1__a.sql']);
+
+      const outside = await workspace({ 'V9__outside.sql': "SELECT 'outside-secret-content';\n" });
+      await symlink(join(outside, 'V9__outside.sql'), join(ws, 'migrations/V2__b.sql'));
+      const linked = await runAction('migration-check', { workspace: ws });
+      expect(linked.exitCode).toBe(1);
+      expect(errorsOf(linked.annotations).map((a) => a.message)).toEqual([
+        expect.stringMatching(
+          /^migrations\/V2__b\.sql is a symbolic link; migration-check reads migrations as files/,
+        ),
+      ]);
+      expect(linked.log).not.toContain('outside-secret-content');
     });
 
     test('a binary file and a non-UTF-8 file are refused with their names', async () => {

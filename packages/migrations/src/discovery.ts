@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { MigrationInputError } from './errors.js';
@@ -45,9 +45,15 @@ export async function discoverMigrations(options: {
   only?: ReadonlySet<string>;
 }): Promise<Migration[]> {
   const format = options.format ?? 'auto';
+  if (!FORMATS.includes(format)) {
+    throw new MigrationInputError(
+      `The migration format ${JSON.stringify(String(format).slice(0, 40))} is not one migration-check knows; use ${FORMATS.join(', ')}.`,
+    );
+  }
+  const realRoot = await realpath(options.root);
   const files = new Set<string>();
   for (const entry of options.paths) {
-    const matched = await expand(entry, options.root);
+    const matched = await expand(entry, options.root, realRoot);
     if (matched.length === 0) {
       throw new MigrationInputError(
         `The migrations path "${entry}" matches no .sql file under ${options.root}; point "path" at the directory or glob that holds your migrations (e.g. "db/migrations" or "db/**/*.sql").`,
@@ -64,19 +70,69 @@ export async function discoverMigrations(options: {
   return migrations.sort(compareMigrations);
 }
 
-async function expand(entry: string, root: string): Promise<string[]> {
-  const toRelative = (file: string) => file.split(sep).join('/');
+const toRelative = (file: string) => file.split(sep).join('/');
+const within = (dir: string, path: string) => path === dir || path.startsWith(`${dir}${sep}`);
+
+/**
+ * The walk never follows a symbolic link: a link to `/` or to its own parent would have it read the
+ * whole machine or loop, and a link to a file outside the workspace would put that file in the report.
+ * A path in the workspace must also stay there once its links are resolved.
+ */
+async function expand(entry: string, root: string, realRoot: string): Promise<string[]> {
   if (isDynamicPattern(entry)) {
-    const found = await glob(entry, { cwd: root, onlyFiles: true, dot: false });
+    const found = await glob(entry, { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false });
+    const segments = entry.split('/');
+    const fixed = segments.slice(
+      0,
+      segments.findIndex((segment) => isDynamicPattern(segment)),
+    );
+    await refuseLinks(join(root, ...fixed), root);
     return found.filter((file) => file.endsWith('.sql')).map(toRelative);
   }
   const absolute = isAbsolute(entry) ? entry : join(root, entry);
-  const info = await stat(absolute).catch(() => undefined);
-  if (info === undefined) return [];
+  const real = await realpath(absolute).catch(() => undefined);
+  if (real === undefined) return [];
+  if (!isAbsolute(entry) && !within(realRoot, real)) {
+    throw new MigrationInputError(
+      `The migrations path "${entry}" leads out of the workspace through a symbolic link; point "path" at the migrations themselves.`,
+    );
+  }
+  const info = await stat(real);
   const rel = relative(root, absolute);
-  if (info.isFile()) return [toRelative(rel)];
-  const found = await glob('**/*.sql', { cwd: absolute, onlyFiles: true });
+  if (info.isFile()) {
+    await refuseLinks(absolute, root);
+    return [toRelative(rel)];
+  }
+  if (!info.isDirectory()) return [];
+  await refuseLinks(absolute, root);
+  const found = await glob('**/*.sql', { cwd: real, onlyFiles: true, followSymbolicLinks: false });
   return found.map((file) => toRelative(join(rel, file)));
+}
+
+/**
+ * A migration file that is a symbolic link is refused rather than skipped: the migration tool would
+ * follow it and run what it points at, so leaving it out would pass what was never checked.
+ */
+async function refuseLinks(path: string, root: string): Promise<void> {
+  const refuse = (link: string) => {
+    throw new MigrationInputError(
+      `${toRelative(relative(root, link))} is a symbolic link; migration-check reads migrations as files in the workspace and does not follow links: commit the migration itself in its place.`,
+    );
+  };
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile()) {
+    if ((await lstat(path)).isSymbolicLink() && path.endsWith('.sql')) refuse(path);
+    return;
+  }
+  if (!info?.isDirectory()) return;
+  const entries = await readdir(path, { recursive: true, withFileTypes: true });
+  for (const dirent of entries) {
+    const full = join(dirent.parentPath, dirent.name);
+    const hidden = relative(path, full)
+      .split(sep)
+      .some((part) => part.startsWith('.'));
+    if (!hidden && dirent.isSymbolicLink() && dirent.name.endsWith('.sql')) refuse(full);
+  }
 }
 
 async function readText(file: string, path: string): Promise<string> {
