@@ -222,6 +222,53 @@ describe('promote action', () => {
   });
 });
 
+describe('a record key of its own', () => {
+  test('records are signed with record-private-key and masked; one signed with the image key is no stage proof', async () => {
+    const repo = 'split/app';
+    const image = `${registry.host}/${repo}`;
+    const digest = await pushSignedImage(registry, client, repo, 41, keys.privateKey);
+    const recordKeys = {
+      'record-private-key': otherKeys.encryptedPem,
+      'record-password': otherKeys.password,
+      'record-public-key': otherKeys.publicPem,
+      'record-deployment': 'false',
+    };
+    // The old single-key setup writes a dev record with the image key.
+    const single = await runAction('promote', {
+      inputs: inputs({ digest, 'target-env': 'dev', 'record-deployment': 'false' }, image),
+    });
+    expect(single.exitCode).toBe(0);
+    // With a record key, that record does not prove dev.
+    const before = await snapshotTags(client, [repo]);
+    const refused = await runAction('promote', {
+      inputs: inputs({ ...recordKeys, digest, 'source-env': 'dev', 'target-env': 'staging' }, image),
+    });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.annotations.find((a) => a.level === 'error')?.message).toMatch(
+      /no signed promotion record for dev/,
+    );
+    expect(await snapshotTags(client, [repo])).toEqual(before);
+
+    // Promoted into dev with the record key, the next step passes.
+    const intoDev = await runAction('promote', {
+      inputs: inputs({ ...recordKeys, digest, 'target-env': 'dev' }, image),
+    });
+    expect(intoDev.exitCode).toBe(0);
+    expect(intoDev.masks).toContain(otherKeys.password);
+    expect(intoDev.log).not.toContain(otherKeys.encryptedPem.split('\n')[1]);
+    const staging = await runAction('promote', {
+      inputs: inputs({ ...recordKeys, digest, 'source-env': 'dev', 'target-env': 'staging' }, image),
+    });
+    expect(staging.exitCode).toBe(0);
+    expect(
+      (await findPromotionRecords(client, repo, digest, 'staging', [otherKeys.publicKey])).records,
+    ).toHaveLength(1);
+    expect((await findPromotionRecords(client, repo, digest, 'staging', [keys.publicKey])).records).toEqual(
+      [],
+    );
+  });
+});
+
 describe('bad input: exit 1, an error saying what to fix, every tag as it was', () => {
   let tested: string;
   let devOnly: string;
