@@ -11,6 +11,7 @@ import { GateFailedError } from '@digestline/base';
 import {
   type GitHubRequest,
   type IssueSync,
+  loadPolicy,
   runGate,
   syncIssues,
   type UploadResult,
@@ -23,9 +24,15 @@ import { scanWithTrivy } from './trivy.js';
 
 export async function main(inputs: Inputs = readInputs()): Promise<void> {
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+  // The policy is read before Trivy runs: it names the only settings files Trivy may read.
   const scanned =
     inputs.scanImage !== undefined || inputs.scanPath !== undefined
-      ? await scanWithTrivy(inputs, workspace, process.env.RUNNER_TEMP || tmpdir())
+      ? await scanWithTrivy(
+          inputs,
+          await loadPolicy(inputs.policy, workspace, new Date()),
+          workspace,
+          process.env.RUNNER_TEMP || tmpdir(),
+        )
       : undefined;
   const outcome = await runGate({
     ...inputs,

@@ -1,17 +1,29 @@
+import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as cache from '@actions/cache';
 import * as exec from '@actions/exec';
 import { ConfigurationError, log } from '@digestline/action-kit';
 import { childEnvironment } from '@digestline/base';
-import { type DatabaseCache, type Exec, runTrivy, type TrivyRunResult } from '@digestline/scan';
+import {
+  type DatabaseCache,
+  type Exec,
+  type Policy,
+  runTrivy,
+  type TrivyRunResult,
+  type TrivySettings,
+} from '@digestline/scan';
 import { INPUT } from './constants.js';
 import type { Inputs } from './inputs.js';
 
-const execTrivy: Exec = async (command, args) => {
+const execTrivy: Exec = async (command, args, { cwd }) => {
   try {
     // Trivy reads the repository's files and images: it gets no input and no runner token.
-    return await exec.getExecOutput(command, args, { ignoreReturnCode: true, env: childEnvironment() });
+    return await exec.getExecOutput(command, args, {
+      ignoreReturnCode: true,
+      env: childEnvironment(),
+      cwd,
+    });
   } catch (error) {
     if (/Unable to locate executable/.test((error as Error).message)) {
       throw new ConfigurationError(
@@ -35,8 +47,31 @@ const runnerCache: DatabaseCache = {
   },
 };
 
-/** Trivy's own default cache directory, so the cached path is the same on every run. */
-export function scanWithTrivy(inputs: Inputs, workspace: string, temp: string): Promise<TrivyRunResult> {
+/** The settings files the policy names, in the workspace; each must be there. */
+async function namedSettings(policy: Policy, workspace: string): Promise<TrivySettings> {
+  const settings: TrivySettings = {};
+  for (const [field, path] of Object.entries(policy.trivy ?? {}) as [keyof TrivySettings, string][]) {
+    const file = join(workspace, path);
+    if (!(await stat(file).catch(() => undefined))?.isFile()) {
+      throw new ConfigurationError(
+        `The policy ${policy.file} names the Trivy file ${path}, which is not a file in the workspace: add it, or remove it from \`trivy\` in the policy.`,
+      );
+    }
+    settings[field] = file;
+  }
+  return settings;
+}
+
+/**
+ * Trivy runs in a directory of its own under `temp` with the settings the policy names and no others.
+ * Its cache directory is Trivy's own default, so the cached path is the same on every run.
+ */
+export async function scanWithTrivy(
+  inputs: Inputs,
+  policy: Policy,
+  workspace: string,
+  temp: string,
+): Promise<TrivyRunResult> {
   return runTrivy(
     execTrivy,
     runnerCache,
@@ -47,6 +82,8 @@ export function scanWithTrivy(inputs: Inputs, workspace: string, temp: string): 
       cacheDir: join(homedir(), '.cache', 'trivy'),
       os: process.env.RUNNER_OS ?? process.platform,
       now: new Date(),
+      settingsDir: join(temp, 'scan-gate-trivy-settings'),
+      settings: await namedSettings(policy, workspace),
     },
     log,
   );

@@ -504,6 +504,48 @@ describe('running Trivy (a stand-in executable: Trivy cannot be installed on the
     expect(result.log).toContain('Trivy database: the cache service is not available here.');
   });
 
+  test('Trivy reads no settings from the scanned tree: only empty ones of its own, or those the policy names', async () => {
+    await place({
+      '.trivyignore': 'CVE-2015-9235\n',
+      'trivy.yaml': 'severity: [LOW]\n',
+      'trivy-secret.yaml': 'disable-rules: [private-key]\n',
+    });
+    const lines = async (suffix: string) =>
+      (await readFile(join(bin.path, `args-ok${suffix}`), 'utf8')).trimEnd().split('\n');
+    const read = async () => ({
+      args: await lines(''),
+      cwd: (await lines('.cwd'))[0] ?? '',
+      sizes: await lines('.settings'),
+    });
+    const flag = (args: string[], name: string) => args[args.indexOf(name) + 1] ?? '';
+
+    await withTrivy('ok', { 'scan-path': '.', 'fail-on': 'never' });
+    const plain = await read();
+    for (const name of ['--config', '--ignorefile', '--secret-config']) {
+      expect(flag(plain.args, name).startsWith(workspace.path)).toBe(false);
+    }
+    expect(plain.sizes).toEqual(['--config 0', '--ignorefile 0', '--secret-config 0']);
+    expect(plain.cwd.startsWith(workspace.path)).toBe(false);
+
+    await place({ 'policy.yml': 'trivy:\n  ignorefile: .trivyignore\n  config: trivy.yaml\n' });
+    await withTrivy('ok', { 'scan-path': '.', policy: 'policy.yml', 'fail-on': 'never' });
+    const named = await read();
+    expect(flag(named.args, '--ignorefile')).toBe(join(workspace.path, '.trivyignore'));
+    expect(flag(named.args, '--config')).toBe(join(workspace.path, 'trivy.yaml'));
+    expect(flag(named.args, '--secret-config').startsWith(workspace.path)).toBe(false);
+    expect(named.sizes).toEqual(['--config 16', '--ignorefile 14', '--secret-config 0']);
+  });
+
+  test('a Trivy file the policy names but the workspace lacks stops the step before Trivy runs', async () => {
+    await place({ 'policy.yml': 'trivy:\n  ignorefile: .trivyignore\n' });
+    const result = await withTrivy('missing-settings', { 'scan-path': '.', policy: 'policy.yml' });
+    expect(result.exitCode).toBe(1);
+    expect(errors(result)).toEqual([
+      'The policy policy.yml names the Trivy file .trivyignore, which is not a file in the workspace: add it, or remove it from `trivy` in the policy.',
+    ]);
+    expect(existsSync(join(bin.path, 'args-missing-settings'))).toBe(false);
+  });
+
   test('a rate-limited database download fails as that, not as vulnerabilities found', async () => {
     const result = await withTrivy('rate-limited', { 'scan-image': 'app:1' });
     expect(result.exitCode).toBe(1);

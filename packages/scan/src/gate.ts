@@ -41,7 +41,8 @@ export interface GateOutcome extends GateResult {
   sarif: Omit<SarifOutput, 'text'> & { path: string };
 }
 
-async function loadPolicy(path: string | undefined, cwd: string, now: Date): Promise<Policy> {
+/** Reads the policy file at `path` (relative to `cwd`); the empty policy when there is none. */
+export async function loadPolicy(path: string | undefined, cwd: string, now: Date): Promise<Policy> {
   if (path === undefined) return EMPTY_POLICY;
   const file = resolve(cwd, path);
   const missing = (error: NodeJS.ErrnoException) => {

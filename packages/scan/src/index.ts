@@ -14,7 +14,7 @@ export {
   severityFromScore,
   severityRank,
 } from './finding.js';
-export { type GateOutcome, type GateRun, runGate } from './gate.js';
+export { type GateOutcome, type GateRun, loadPolicy, runGate } from './gate.js';
 export {
   type GitHubRequest,
   type IssueOptions,
@@ -59,6 +59,7 @@ export {
   TrivyError,
   type TrivyRunResult,
   type TrivyScan,
+  type TrivySettings,
   trivyArgs,
   trivyCacheKeys,
 } from './trivy-runner.js';

@@ -41,6 +41,11 @@ export interface Policy {
   kinds: Kind[];
   /** How far ahead a waiver may expire, so that every waiver comes up for review again. */
   maxWaiverDays: number;
+  /**
+   * Trivy's settings files, relative to the workspace: the only ones a Trivy run of scan-gate reads
+   * (anything else in the scanned tree is ignored).
+   */
+  trivy?: { config?: string; ignoreFile?: string; secretConfig?: string };
 }
 
 export const DEFAULT_MAX_WAIVER_DAYS = 365;
@@ -52,7 +57,8 @@ export const EMPTY_POLICY: Policy = {
   maxWaiverDays: DEFAULT_MAX_WAIVER_DAYS,
 };
 
-const TOP_KEYS = ['waivers', 'budgets', 'kinds', 'max-waiver-days'];
+const TOP_KEYS = ['waivers', 'budgets', 'kinds', 'max-waiver-days', 'trivy'];
+const TRIVY_KEYS = { config: 'config', ignorefile: 'ignoreFile', 'secret-config': 'secretConfig' } as const;
 /**
  * A policy is a page or two of YAML. The cap keeps a hostile file from costing minutes: the YAML parser
  * is slow on some malformed input (seconds for 64 KiB of `\t-\t:`).
@@ -165,6 +171,29 @@ export function parsePolicy(text: string, file: string, options: { now?: Date } 
     policy.maxWaiverDays = days as number;
   }
   const latest = latestExpiry(options.now ?? new Date(), policy.maxWaiverDays);
+
+  const trivyNode = root.get('trivy', true);
+  if (trivyNode !== undefined) {
+    const keys = Object.keys(TRIVY_KEYS).map((k) => `\`${k}\``);
+    if (!isMap(trivyNode))
+      fail(`\`trivy\` must map ${keys.join(', ')} to files in the workspace.`, trivyNode);
+    policy.trivy = {};
+    for (const pair of (trivyNode as unknown as YAMLMap).items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : shown(pair.key);
+      const field = TRIVY_KEYS[key as keyof typeof TRIVY_KEYS];
+      if (field === undefined)
+        fail(`unknown key \`${key.slice(0, 60)}\` in \`trivy\`; use ${keys.join(', ')}.`, pair.key);
+      const path = isScalar(pair.value) ? String(pair.value.value ?? '').trim() : '';
+      const parts = path.split(/[\\/]/);
+      if (path === '' || path.startsWith('/') || /^[A-Za-z]:/.test(path) || parts.includes('..')) {
+        fail(
+          `\`trivy.${key}\` must be a path inside the workspace such as \`.github/trivy.yaml\`; got ${shown(pair.value)}.`,
+          pair.value ?? pair.key,
+        );
+      }
+      policy.trivy[field] = path;
+    }
+  }
 
   const budgetsNode = root.get('budgets', true);
   if (budgetsNode !== undefined) {

@@ -1,11 +1,20 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DigestlineError, type Logger, silentLogger } from '@digestline/base';
 
-/** Runs a program and returns how it ended; the action passes @actions/exec, tests a real stand-in. */
+/** Runs a program in `cwd` and returns how it ended; the action passes @actions/exec, tests a stand-in. */
 export type Exec = (
   command: string,
   args: string[],
+  options: { cwd: string },
 ) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+
+/** Trivy's own settings files, as absolute paths: what the policy names. */
+export interface TrivySettings {
+  config?: string;
+  ignoreFile?: string;
+  secretConfig?: string;
+}
 
 /** The runner's cache, as @actions/cache offers it; restore returns the key that matched, if any. */
 export interface DatabaseCache {
@@ -25,6 +34,12 @@ export interface TrivyScan {
   /** Runner OS, part of the cache key: the database is the same everywhere, the archive format is not. */
   os: string;
   now: Date;
+  /**
+   * A directory of the run's own, outside the scanned tree: Trivy runs there, and the settings the
+   * policy does not name are empty files there, so nothing in the tree can configure the scan.
+   */
+  settingsDir: string;
+  settings?: TrivySettings;
 }
 
 export interface TrivyRunResult {
@@ -52,11 +67,23 @@ export function trivyCacheKeys(os: string, now: Date): { key: string; restoreKey
   return { key: `${prefix}${now.toISOString().slice(0, 10)}`, restoreKeys: [prefix] };
 }
 
+/** Where the settings the policy does not name are written, empty. */
+const EMPTY_SETTINGS = { config: 'trivy.yaml', ignoreFile: 'trivyignore', secretConfig: 'trivy-secret.yaml' };
+
+/** The three settings files Trivy reads, each named on the command line. */
+function settingsFiles(scan: TrivyScan): Required<TrivySettings> {
+  const file = (name: keyof TrivySettings) =>
+    scan.settings?.[name] ?? join(scan.settingsDir, EMPTY_SETTINGS[name]);
+  return { config: file('config'), ignoreFile: file('ignoreFile'), secretConfig: file('secretConfig') };
+}
+
 /**
  * The command line. `--exit-code 0`: findings never change Trivy's exit code, so a non-zero exit means
- * Trivy failed and the gate alone decides on findings.
+ * Trivy failed and the gate alone decides on findings. Trivy would otherwise read trivy.yaml,
+ * .trivyignore and trivy-secret.yaml from where it runs, which a pull request could add: each is named.
  */
 export function trivyArgs(scan: TrivyScan): string[] {
+  const settings = settingsFiles(scan);
   const common = [
     '--format',
     'json',
@@ -66,6 +93,12 @@ export function trivyArgs(scan: TrivyScan): string[] {
     scan.cacheDir,
     '--exit-code',
     '0',
+    '--config',
+    settings.config,
+    '--ignorefile',
+    settings.ignoreFile,
+    '--secret-config',
+    settings.secretConfig,
   ];
   if (scan.image !== undefined) return ['image', ...common, '--scanners', 'vuln,secret', scan.image];
   return ['fs', ...common, '--scanners', 'vuln,secret,misconfig', scan.path ?? '.'];
@@ -92,7 +125,12 @@ export async function runTrivy(
   const paths = [join(scan.cacheDir, 'db')];
   const useCache = cache.available();
   const restoredFrom = useCache ? await cache.restore(paths, key, restoreKeys) : undefined;
-  const { exitCode, stderr } = await exec('trivy', trivyArgs(scan));
+  await mkdir(scan.settingsDir, { recursive: true });
+  for (const name of Object.keys(EMPTY_SETTINGS) as (keyof TrivySettings)[]) {
+    if (scan.settings?.[name] === undefined)
+      await writeFile(join(scan.settingsDir, EMPTY_SETTINGS[name]), '');
+  }
+  const { exitCode, stderr } = await exec('trivy', trivyArgs(scan), { cwd: scan.settingsDir });
   if (exitCode !== 0) {
     const tail = lastLines(stderr);
     if (RATE_LIMITED.test(stderr)) {

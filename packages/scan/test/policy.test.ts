@@ -282,6 +282,23 @@ describe('policy file', () => {
     );
   });
 
+  test('Trivy settings files are named as paths in the workspace', () => {
+    expect(
+      parsePolicy(
+        'trivy:\n  config: .github/trivy.yaml\n  ignorefile: .trivyignore\n  secret-config: s.yaml\n',
+        'p.yml',
+      ).trivy,
+    ).toEqual({ config: '.github/trivy.yaml', ignoreFile: '.trivyignore', secretConfig: 's.yaml' });
+    expect(policyError('trivy:\n  ignorefile: /etc/trivyignore\n')).toMatch(
+      /:2: `trivy\.ignorefile` must be a path inside the workspace such as `\.github\/trivy\.yaml`; got "\/etc\/trivyignore"\./,
+    );
+    expect(policyError('trivy:\n  config: ../outside.yaml\n')).toMatch(/must be a path inside the workspace/);
+    expect(policyError('trivy:\n  vex: a.json\n')).toMatch(/unknown key `vex` in `trivy`/);
+    expect(policyError('trivy: .trivyignore\n')).toMatch(
+      /`trivy` must map `config`, `ignorefile`, `secret-config`/,
+    );
+  });
+
   test('an empty `kinds` would judge nothing and is refused', () => {
     expect(policyError('kinds: []\n')).toBe(
       '.github/scan-policy.yml:1: `kinds: []` leaves nothing for the gate to judge; list the kinds to judge (vulnerability, misconfiguration, secret) or remove `kinds` to judge all of them.',

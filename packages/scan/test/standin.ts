@@ -2,8 +2,9 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * A stand-in `trivy` (the real one cannot be installed on these machines): it records its arguments,
- * then behaves as STANDIN_MODE says: `ok` copies STANDIN_REPORT to the --output path; `rate-limited`
+ * A stand-in `trivy` (the real one cannot be installed on these machines): it records its arguments
+ * (and, in `<args file>.cwd`, the directory it ran in; in `<args file>.settings`, the size of each
+ * settings file it was given), then behaves as STANDIN_MODE says: `ok` copies STANDIN_REPORT to the --output path; `rate-limited`
  * and `db-failed` fail the way Trivy does when its database download fails; `crash` exits 2.
  */
 export async function writeStandIn(dir: string): Promise<string> {
@@ -12,10 +13,17 @@ export async function writeStandIn(dir: string): Promise<string> {
     path,
     `#!/bin/sh
 printf '%s\\n' "$@" > "$STANDIN_ARGS"
+pwd > "$STANDIN_ARGS.cwd"
+: > "$STANDIN_ARGS.settings"
 output=""
 previous=""
 for arg in "$@"; do
   if [ "$previous" = "--output" ]; then output="$arg"; fi
+  case "$previous" in
+    --config|--ignorefile|--secret-config)
+      if [ -f "$arg" ]; then size=$(wc -c < "$arg" | tr -d ' '); else size=missing; fi
+      printf '%s %s\\n' "$previous" "$size" >> "$STANDIN_ARGS.settings" ;;
+  esac
   previous="$arg"
 done
 case "$STANDIN_MODE" in

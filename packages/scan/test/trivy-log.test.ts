@@ -1,10 +1,22 @@
 // What runTrivy tells the log about its vulnerability database: downloaded, restored, or no cache here.
-import { expect, test } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from '@jest/globals';
 import { type DatabaseCache, type Exec, runTrivy } from '../src/index.js';
 
 const now = new Date('2026-06-15T12:00:00Z');
 const today = 'digestline-trivy-db-linux-2026-06-15';
-const scan = { image: 'alpine:3.10', output: '/tmp/report.json', cacheDir: '/tmp/trivy', os: 'Linux', now };
+const settingsDir = mkdtempSync(join(tmpdir(), 'trivy-log-'));
+afterAll(() => rmSync(settingsDir, { recursive: true, force: true }));
+const scan = {
+  image: 'alpine:3.10',
+  output: '/tmp/report.json',
+  cacheDir: '/tmp/trivy',
+  os: 'Linux',
+  now,
+  settingsDir,
+};
 const trivyOk: Exec = async () => ({ exitCode: 0, stdout: '', stderr: '' });
 
 function cacheHolding(key: string | undefined, available = true): DatabaseCache {

@@ -1,7 +1,7 @@
 // The Trivy runner against a stand-in executable (Trivy itself cannot be installed on these machines):
 // the command line, the daily cache keys, and what Trivy's exit codes and output turn into.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -29,9 +29,10 @@ afterAll(() => temp.remove());
 /** Runs the stand-in in place of `trivy`, in the mode given. */
 const execAs =
   (mode: string): Exec =>
-  (_command, args) =>
+  (_command, args, { cwd }) =>
     new Promise((resolve, reject) => {
       const child = spawn(standIn, args, {
+        cwd,
         env: {
           STANDIN_MODE: mode,
           STANDIN_ARGS: join(temp.path, 'args'),
@@ -75,6 +76,7 @@ const scan = (overrides = {}) => ({
   cacheDir: '/home/runner/.cache/trivy',
   os: 'Linux',
   now: NOW,
+  settingsDir: join(temp.path, 'settings'),
   ...overrides,
 });
 
@@ -90,6 +92,12 @@ describe('command line', () => {
       '/home/runner/.cache/trivy',
       '--exit-code',
       '0',
+      '--config',
+      join(temp.path, 'settings', 'trivy.yaml'),
+      '--ignorefile',
+      join(temp.path, 'settings', 'trivyignore'),
+      '--secret-config',
+      join(temp.path, 'settings', 'trivy-secret.yaml'),
       '--scanners',
       'vuln,secret',
       'registry.example/app@sha256:0489474da8ea22426ece86ace6c1c0026ab2fd3cdfbbd62b7e94650266c37d9a',
@@ -106,6 +114,42 @@ describe('command line', () => {
     await runTrivy(execAs('ok'), memoryCache(), scan());
     const received = (await readFile(join(temp.path, 'args'), 'utf8')).trimEnd().split('\n');
     expect(received).toEqual(trivyArgs(scan()));
+  });
+});
+
+describe('settings come from the policy, never from the scanned tree', () => {
+  const flag = (args: string[], name: string) => args[args.indexOf(name) + 1] ?? '';
+
+  test('Trivy runs outside the tree with an explicit, empty config, ignore file and secret config', async () => {
+    const tree = await makeTempDir('trivy-tree');
+    try {
+      await writeFile(join(tree.path, '.trivyignore'), 'CVE-2019-1549\n');
+      await writeFile(join(tree.path, 'trivy.yaml'), 'severity: [LOW]\n');
+      await writeFile(join(tree.path, 'trivy-secret.yaml'), 'disable-rules: [private-key]\n');
+      const settingsDir = join(temp.path, 'own-settings');
+      await runTrivy(execAs('ok'), memoryCache(), scan({ image: undefined, path: tree.path, settingsDir }));
+      const args = (await readFile(join(temp.path, 'args'), 'utf8')).trimEnd().split('\n');
+      for (const [name, file] of [
+        ['--config', 'trivy.yaml'],
+        ['--ignorefile', 'trivyignore'],
+        ['--secret-config', 'trivy-secret.yaml'],
+      ] as const) {
+        expect(flag(args, name)).toBe(join(settingsDir, file));
+        expect(await readFile(join(settingsDir, file), 'utf8')).toBe('');
+      }
+      expect((await readFile(join(temp.path, 'args.cwd'), 'utf8')).trim()).toBe(settingsDir);
+    } finally {
+      await tree.remove();
+    }
+  });
+
+  test('the files the policy names are passed as they are', () => {
+    const args = trivyArgs(
+      scan({ settings: { config: '/work/repo/.github/trivy.yaml', ignoreFile: '/work/repo/.trivyignore' } }),
+    );
+    expect(flag(args, '--config')).toBe('/work/repo/.github/trivy.yaml');
+    expect(flag(args, '--ignorefile')).toBe('/work/repo/.trivyignore');
+    expect(flag(args, '--secret-config')).toBe(join(temp.path, 'settings', 'trivy-secret.yaml'));
   });
 });
 
