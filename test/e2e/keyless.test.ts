@@ -91,8 +91,10 @@ function promote(
       'certificate-identity': BUILD_IDENTITY,
       'certificate-oidc-issuer': issuer.issuer,
       'trusted-root': sigstore.trustedRootPath,
+      'certificate-github-workflow-repository': 'octo-org/octo-repo',
       'record-certificate-identity': PROMOTE_IDENTITY,
       'record-certificate-oidc-issuer': issuer.issuer,
+      'record-certificate-github-workflow-repository': 'octo-org/octo-repo',
       'record-deployment': 'false',
       ...sigstoreInputs(),
       ...extra,
@@ -276,6 +278,23 @@ describe('refusals: exit 1, the reason, nothing moved', () => {
     expect(decodeURIComponent(github.requests.at(-1)?.path ?? '')).toBe(
       `/repos/octo-org/octo-repo/attestations/${digest}`,
     );
+  });
+
+  test('a signature from a workflow of another repository, and records this job could not sign', async () => {
+    const digest = await pushImage();
+    await signImageKeyless(client, REPOSITORY, digest, signerFor(buildJob));
+    await refused(
+      digest,
+      '',
+      'dev',
+      /GitHub repository is "octo-org\/octo-repo", not the required "evil\/fork"/,
+      {
+        'certificate-github-workflow-repository': 'evil/fork',
+      },
+    );
+    await refused(digest, '', 'dev', /this job signs promotion records as .*promote\.yml.*do not accept/, {
+      'record-certificate-github-workflow-repository': 'evil/fork',
+    });
   });
 
   test('a signature never logged in Rekor', async () => {

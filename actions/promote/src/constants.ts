@@ -19,6 +19,7 @@ export const Input = {
   recordCertificateIdentity: 'record-certificate-identity',
   recordCertificateIdentityRegexp: 'record-certificate-identity-regexp',
   recordCertificateOidcIssuer: 'record-certificate-oidc-issuer',
+  recordCertificateGithubWorkflowRepository: 'record-certificate-github-workflow-repository',
   recordPrivateKey: 'record-private-key',
   recordPassword: 'record-password',
   recordPublicKey: 'record-public-key',

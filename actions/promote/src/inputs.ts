@@ -164,6 +164,7 @@ function recordInputs(
         identity: optionalString(Input.recordCertificateIdentity),
         identityRegExp: optionalString(Input.recordCertificateIdentityRegexp),
         issuer: optionalString(Input.recordCertificateOidcIssuer),
+        github: { repository: optionalString(Input.recordCertificateGithubWorkflowRepository) },
       },
       {
         identity: Input.recordCertificateIdentity,
