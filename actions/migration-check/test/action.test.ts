@@ -318,42 +318,48 @@ describe('dry-run through the action', () => {
   });
 
   test('reports locks and rewrites in the summary; the URL and password are masked', async () => {
-    const ws = await workspace({
+    const { result, report } = await passing({
       'migrations/V3__email.sql':
         "SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN id TYPE numeric;\n",
     });
-    const result = await runAction('migration-check', {
-      workspace: ws,
-      inputs: { 'database-url': url, 'fail-on': 'never' },
-    });
-    expect(result.exitCode).toBe(0);
     expect(result.masks).toEqual(expect.arrayContaining([url, server.password]));
     expect(result.log).not.toContain(server.password);
     expect(result.summary).toContain('#### Dry-run on 127.0.0.1:');
     expect(result.summary).toMatch(/\| migrations\/V3__email\.sql:2 \| users \| AccessExclusiveLock \|/);
     expect(result.summary).toMatch(/\| migrations\/V3__email\.sql:2 \| users \| \d+ → \d+ \|/);
-    const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
     // The migration's own SET lock_timeout is not run: the dry-run keeps its own.
     expect(report.dryRun.executed).toBe(1);
     expect(report.dryRun.failure).toBeUndefined();
   });
 
-  test('a migration that fails on the database: exit 1, the statement and line, database unchanged', async () => {
-    const ws = await workspace({
-      'migrations/V4__bad.sql':
-        "SET lock_timeout = '2s';\nCREATE TABLE t (id bigint);\nALTER TABLE users ADD COLUMN email text;\n",
-    });
+  /** Dry-runs one migration file that fails on the database: exit 1 and the error on its line. */
+  const failing = async (file: string, sql: string, line: number, message: string) => {
+    const ws = await workspace({ [file]: sql });
     const result = await runAction('migration-check', { workspace: ws, inputs: { 'database-url': url } });
     expect(result.exitCode).toBe(1);
     expect(result.annotations).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          level: 'error',
-          file: 'migrations/V4__bad.sql',
-          line: 3,
-          message: 'Dry-run failed: duplicate_column (SQLSTATE 42701) on "users"',
-        }),
-      ]),
+      expect.arrayContaining([expect.objectContaining({ level: 'error', file, line, message })]),
+    );
+    return { ws, result };
+  };
+
+  /** Dry-runs `files` (on the local database unless `inputs` say otherwise); the step passes. */
+  const passing = async (files: Record<string, string>, inputs: Record<string, string> = {}) => {
+    const ws = await workspace(files);
+    const result = await runAction('migration-check', {
+      workspace: ws,
+      inputs: { 'database-url': url, 'fail-on': 'never', ...inputs },
+    });
+    expect(result.exitCode).toBe(0);
+    return { result, report: JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8')) };
+  };
+
+  test('a migration that fails on the database: exit 1, the statement and line, database unchanged', async () => {
+    await failing(
+      'migrations/V4__bad.sql',
+      "SET lock_timeout = '2s';\nCREATE TABLE t (id bigint);\nALTER TABLE users ADD COLUMN email text;\n",
+      3,
+      'Dry-run failed: duplicate_column (SQLSTATE 42701) on "users"',
     );
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -363,16 +369,10 @@ describe('dry-run through the action', () => {
   });
 
   test('SET ROLE or a timeout in a migration is not run, and the report says so', async () => {
-    const ws = await workspace({
+    const { result, report } = await passing({
       'migrations/V5__role.sql':
         "SET lock_timeout = '2s';\nSET ROLE mc_low;\nCREATE TABLE made_by_the_owner (id int);\n",
     });
-    const result = await runAction('migration-check', {
-      workspace: ws,
-      inputs: { 'database-url': url, 'fail-on': 'never' },
-    });
-    expect(result.exitCode).toBe(0);
-    const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
     expect(report.dryRun.failure).toBeUndefined();
     expect(report.dryRun.executed).toBe(1);
     expect(report.dryRun.notRun).toEqual([
@@ -383,7 +383,7 @@ describe('dry-run through the action', () => {
   });
 
   test('nextval, an INSERT drawing from a sequence and COPY PROGRAM are not run; no sequence moves', async () => {
-    const ws = await workspace({
+    const files = {
       'migrations/V6__data.sql': [
         "SET lock_timeout = '2s';",
         "SELECT nextval('invoice_no');",
@@ -391,39 +391,24 @@ describe('dry-run through the action', () => {
         "COPY users TO PROGRAM 'true';",
         '',
       ].join('\n'),
-    });
+    };
     const sequences = () =>
       query(
         'SELECT (SELECT last_value FROM invoice_no) AS invoices, (SELECT last_value FROM events_id_seq) AS events, (SELECT is_called FROM invoice_no) AS called',
       );
     const before = await sequences();
-    const result = await runAction('migration-check', {
-      workspace: ws,
-      inputs: { 'database-url': url, 'fail-on': 'never' },
-    });
-    expect(result.exitCode).toBe(0);
-    const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+    const { report } = await passing(files);
     expect(report.dryRun.notRun.map((skip: { line: number }) => skip.line)).toEqual([1, 2, 3, 4]);
     expect(report.dryRun.executed).toBe(0);
     expect(await sequences()).toEqual(before);
   });
 
   test('a failure reports the SQLSTATE and its line, never a row value from the server’s message', async () => {
-    const ws = await workspace({
-      'migrations/V7__type.sql':
-        "SET lock_timeout = '2s';\nALTER TABLE people ALTER COLUMN secret TYPE integer USING secret::integer;\n",
-    });
-    const result = await runAction('migration-check', { workspace: ws, inputs: { 'database-url': url } });
-    expect(result.exitCode).toBe(1);
-    expect(result.annotations).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          level: 'error',
-          file: 'migrations/V7__type.sql',
-          line: 2,
-          message: 'Dry-run failed: invalid_text_representation (SQLSTATE 22P02) on "people"',
-        }),
-      ]),
+    const { ws, result } = await failing(
+      'migrations/V7__type.sql',
+      "SET lock_timeout = '2s';\nALTER TABLE people ALTER COLUMN secret TYPE integer USING secret::integer;\n",
+      2,
+      'Dry-run failed: invalid_text_representation (SQLSTATE 22P02) on "people"',
     );
     const report = await readFile(join(ws, 'migration-check.json'), 'utf8');
     for (const text of [result.log, result.summary, report]) {
@@ -460,13 +445,10 @@ describe('dry-run through the action', () => {
     });
 
     test('database-tls: disable is the explicit opt-out', async () => {
-      const ws = await workspace(migrations);
-      const result = await runAction('migration-check', {
-        workspace: ws,
-        inputs: { 'database-url': named.rewrite(url), 'database-tls': 'disable' },
+      const { report } = await passing(migrations, {
+        'database-url': named.rewrite(url),
+        'database-tls': 'disable',
       });
-      expect(result.exitCode).toBe(0);
-      const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
       expect(report.dryRun.executed).toBe(1);
     });
 
@@ -479,15 +461,10 @@ describe('dry-run through the action', () => {
       }, 60_000);
 
       test('verify-full by default: runs over TLS when the certificate checks out against the CA in the URL', async () => {
-        const ws = await workspace({
-          'migrations/V9__tls.sql': "SET lock_timeout = '2s';\nSELECT 'only-inside-tls';\n",
-        });
-        const result = await runAction('migration-check', {
-          workspace: ws,
-          inputs: { 'database-url': named.rewrite(url, { sslrootcert: ca }) },
-        });
-        expect(result.exitCode).toBe(0);
-        const report = JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8'));
+        const { report } = await passing(
+          { 'migrations/V9__tls.sql': "SET lock_timeout = '2s';\nSELECT 'only-inside-tls';\n" },
+          { 'database-url': named.rewrite(url, { sslrootcert: ca }) },
+        );
         expect(report.dryRun.executed).toBe(1);
         expect(named.carried('only-inside-tls')).toBe(false);
       });

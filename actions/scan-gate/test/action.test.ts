@@ -259,58 +259,44 @@ describe('bad input fails with a fix and changes nothing', () => {
     );
   });
 
-  test('invalid policy YAML names the line', async () => {
-    await place({
-      'a.json': 'corpus:trivy/trivy-fs-npm.json',
-      'policy.yml': 'budgets:\n  medium: 1\n  low: a: b\n',
-    });
-    await refused({ reports: 'a.json', policy: 'policy.yml' }, /^policy\.yml:3: invalid YAML at line 3/);
-  });
-
-  test('a waiver without reason', async () => {
-    await place({
-      'a.json': 'corpus:trivy/trivy-fs-npm.json',
-      'policy.yml': 'waivers:\n  - id: CVE-2024-1\n    expires: 2026-01-01\n',
-    });
-    await refused(
-      { reports: 'a.json', policy: 'policy.yml' },
+  const policy = (text: string) => ({ 'a.json': 'corpus:trivy/trivy-fs-npm.json', 'policy.yml': text });
+  test.each([
+    [
+      'invalid policy YAML names the line',
+      'budgets:\n  medium: 1\n  low: a: b\n',
+      /^policy\.yml:3: invalid YAML at line 3/,
+    ],
+    [
+      'a waiver without reason',
+      'waivers:\n  - id: CVE-2024-1\n    expires: 2026-01-01\n',
       /^policy\.yml:2: waiver 1 \(CVE-2024-1\) has no `reason`/,
-    );
-  });
-
-  test('a waiver without expires', async () => {
-    await place({
-      'a.json': 'corpus:trivy/trivy-fs-npm.json',
-      'policy.yml': 'waivers:\n  - id: CVE-2024-1\n    reason: accepted\n',
-    });
-    await refused(
-      { reports: 'a.json', policy: 'policy.yml' },
+    ],
+    [
+      'a waiver without expires',
+      'waivers:\n  - id: CVE-2024-1\n    reason: accepted\n',
       /^policy\.yml:2: waiver 1 \(CVE-2024-1\) has no `expires`/,
-    );
-  });
-
-  test('a waiver that expires beyond the horizon, named with its date and the latest allowed', async () => {
-    await place({
-      'a.json': 'corpus:trivy/trivy-fs-npm.json',
-      'policy.yml': 'waivers:\n  - id: CVE-2024-1\n    reason: accepted\n    expires: 2999-12-31\n',
-    });
-    await refused(
-      { reports: 'a.json', policy: 'policy.yml' },
+    ],
+    [
+      'a waiver that expires beyond the horizon, named with its date and the latest allowed',
+      'waivers:\n  - id: CVE-2024-1\n    reason: accepted\n    expires: 2999-12-31\n',
       /^policy\.yml:2: waiver 1 \(CVE-2024-1\) expires on 2999-12-31, more than 365 days ahead \(`max-waiver-days`\); set `expires` to \d{4}-\d{2}-\d{2} or earlier/,
-    );
-  });
-
-  test('max-waiver-days in the policy shortens the horizon', async () => {
-    await place({
-      'a.json': 'corpus:trivy/trivy-fs-npm.json',
-      'policy.yml': `max-waiver-days: 30\nwaivers:\n  - id: CVE-2024-1\n    reason: accepted\n    expires: ${inDays(60)}\n`,
-    });
-    await refused(
-      { reports: 'a.json', policy: 'policy.yml' },
+    ],
+    [
+      'max-waiver-days in the policy shortens the horizon',
+      `max-waiver-days: 30\nwaivers:\n  - id: CVE-2024-1\n    reason: accepted\n    expires: ${inDays(60)}\n`,
       new RegExp(
         `^policy\\.yml:3: waiver 1 \\(CVE-2024-1\\) expires on ${inDays(60)}, more than 30 days ahead`,
       ),
-    );
+    ],
+    ['kinds: [] would judge nothing', 'kinds: []\n', /^policy\.yml:1: `kinds: \[\]` leaves nothing/],
+    [
+      'a policy file over 64 KiB',
+      `waivers:\n${'  - {id: CVE-2024-1, reason: accepted for now, expires: 2020-01-01}\n'.repeat(1_200)}`,
+      /^policy\.yml is \d+ bytes; a policy file is YAML of at most 65536 bytes/,
+    ],
+  ])('%s', async (_name, text, expected) => {
+    await place(policy(text));
+    await refused({ reports: 'a.json', policy: 'policy.yml' }, expected);
   });
 
   test('a report with a field of the wrong type names the field, instead of crashing', async () => {
@@ -328,25 +314,6 @@ describe('bad input fails with a fix and changes nothing', () => {
       /^trivy\.json does not read as a Trivy report: `Results\[0\]\.Vulnerabilities\[0\]\.Title` is an object, not a string\./,
     );
     expect(result.log).not.toMatch(/TypeError|at readTrivy/);
-  });
-
-  test('a policy file over 64 KiB', async () => {
-    await place({
-      'a.json': 'corpus:trivy/trivy-fs-npm.json',
-      'policy.yml': `waivers:\n${'  - {id: CVE-2024-1, reason: accepted for now, expires: 2020-01-01}\n'.repeat(1_200)}`,
-    });
-    await refused(
-      { reports: 'a.json', policy: 'policy.yml' },
-      /^policy\.yml is \d+ bytes; a policy file is YAML of at most 65536 bytes/,
-    );
-  });
-
-  test('kinds: [] would judge nothing', async () => {
-    await place({ 'a.json': 'corpus:trivy/trivy-fs-npm.json', 'policy.yml': 'kinds: []\n' });
-    await refused(
-      { reports: 'a.json', policy: 'policy.yml' },
-      /^policy\.yml:1: `kinds: \[\]` leaves nothing/,
-    );
   });
 
   test('a policy file that does not exist', async () => {

@@ -58,6 +58,20 @@ async function parsed(files: Record<string, string>) {
   }
 }
 
+/** Runs `action` while another session holds a share lock on `table`. */
+async function whileLocked<T>(table: string, action: () => Promise<T>): Promise<T> {
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE ${table} IN ACCESS SHARE MODE`);
+    return await action();
+  } finally {
+    await holder.query('ROLLBACK');
+    await holder.end();
+  }
+}
+
 async function schemaDump(): Promise<string> {
   // pg_dump 15.14+ writes a random \restrict key into every dump unless it is given one.
   const { stdout } = await run(
@@ -148,24 +162,14 @@ describe('dry-run on a real PostgreSQL', () => {
   });
 
   test('lock_timeout is set: a statement that waits for a lock another session holds fails fast', async () => {
-    const holder = new pg.Client({ connectionString: url });
-    await holder.connect();
-    try {
-      await holder.query('BEGIN');
-      await holder.query('LOCK TABLE orders IN ACCESS SHARE MODE');
-      const result = await dryRun(
-        await parsed({ 'db/V1__lock.sql': 'ALTER TABLE orders ADD COLUMN x text;\n' }),
-        {
-          databaseUrl: url,
-          lockTimeoutMs: 200,
-        },
-      );
-      expect(result.failure?.code).toBe('55P03');
-      expect(result.failure?.message).toBe('lock_not_available (SQLSTATE 55P03) on "orders"');
-    } finally {
-      await holder.query('ROLLBACK');
-      await holder.end();
-    }
+    const result = await whileLocked('orders', async () =>
+      dryRun(await parsed({ 'db/V1__lock.sql': 'ALTER TABLE orders ADD COLUMN x text;\n' }), {
+        databaseUrl: url,
+        lockTimeoutMs: 200,
+      }),
+    );
+    expect(result.failure?.code).toBe('55P03');
+    expect(result.failure?.message).toBe('lock_not_available (SQLSTATE 55P03) on "orders"');
   });
 
   test('a database that is down: the error names host and port, never the password', async () => {
@@ -204,23 +208,16 @@ const notRunLines = (result: DryRunResult) => result.notRun.map((skip) => skip.l
 
 describe('a migration cannot loosen the dry-run’s own limits', () => {
   test('SET lock_timeout in a migration is not run: the dry-run’s lock_timeout still holds', async () => {
-    const holder = new pg.Client({ connectionString: url });
-    await holder.connect();
-    try {
-      await holder.query('BEGIN');
-      await holder.query('LOCK TABLE orders IN ACCESS SHARE MODE');
-      const result = await runOne('SET lock_timeout = 0;\nALTER TABLE orders ADD COLUMN y text;\n', {
+    const result = await whileLocked('orders', () =>
+      runOne('SET lock_timeout = 0;\nALTER TABLE orders ADD COLUMN y text;\n', {
         lockTimeoutMs: 200,
         statementTimeoutMs: 3_000,
-      });
-      expect(result.notRun).toEqual([
-        expect.objectContaining({ line: 1, reason: expect.stringContaining('lock_timeout') }),
-      ]);
-      expect(result.failure).toMatchObject({ line: 2, code: '55P03' });
-    } finally {
-      await holder.query('ROLLBACK');
-      await holder.end();
-    }
+      }),
+    );
+    expect(result.notRun).toEqual([
+      expect.objectContaining({ line: 1, reason: expect.stringContaining('lock_timeout') }),
+    ]);
+    expect(result.failure).toMatchObject({ line: 2, code: '55P03' });
   });
 
   test('SET statement_timeout, RESET ALL and set_config() of it are not run: the statement timeout still holds', async () => {
