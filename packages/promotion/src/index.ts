@@ -15,7 +15,6 @@ export {
   parseLadder,
 } from './ladder.js';
 export { promote } from './promote.js';
-export type { WriteRetry } from './retry.js';
 export {
   findPromotionRecords,
   PROMOTION_PREDICATE_TYPE,
@@ -34,3 +33,4 @@ export {
   promotionRequest,
   type Repository,
 } from './request.js';
+export type { WriteRetry } from './retry.js';
