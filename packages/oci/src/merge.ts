@@ -15,8 +15,11 @@ export interface TagMerge<T, E> {
 
 /** Writes of one entry before giving up on writers that keep overwriting it. */
 const MAX_WRITES = 16;
-/** Shortest wait between a write and the read that confirms it. */
-const MIN_SETTLE_MS = 100;
+/**
+ * Shortest wait between a write and the read that confirms it. Other writers may run on a busier machine
+ * than ours (eight bundles on two cores lost an entry with 100 ms): their read-to-write is not ours.
+ */
+const MIN_SETTLE_MS = 500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -24,7 +27,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Read-modify-write of a tag that keeps the entry when others write the same tag at the same moment.
  * Registries offer no compare-and-swap on a tag, so a writer that read before our write landed can still
  * overwrite it: an entry counts as stored once a read that starts a settle time after our last write still
- * holds it, the settle time being twice the longest our own read-to-write took (another writer's write
+ * holds it, the settle time being four times the longest our own read-to-write took (another writer's write
  * lands within about that long of its read). An entry that is gone is merged into what is there by then
  * and written again, after a random wait so the writers that lost do not collide again. Nothing another
  * writer stored is dropped: every write is what was read plus the entry. Returns the entry as the
@@ -64,6 +67,6 @@ export async function mergeIntoTag<T, E>(
     written++;
     wroteAt = Date.now();
     // Never shorter than for an earlier write: a registry that was slow once may be slow for others still.
-    settleMs = Math.max(settleMs, 2 * (wroteAt - readAt));
+    settleMs = Math.max(settleMs, 4 * (wroteAt - readAt));
   }
 }
