@@ -146,20 +146,10 @@ export function verifyBundle(
     );
   }
 
-  const envelope = bundle.content.dsseEnvelope;
-  if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE) {
-    throw new BundleVerificationError(
-      'malformed-statement',
-      `the envelope carries ${JSON.stringify(envelope.payloadType)}, not an in-toto statement (${INTOTO_PAYLOAD_TYPE})`,
-    );
-  }
-  let statement: Statement;
-  try {
-    statement = parseStatement(envelope.payload);
-  } catch (error) {
-    if (!(error instanceof StatementError)) throw error;
-    throw new BundleVerificationError('malformed-statement', error.message, { cause: error });
-  }
+  const statement = envelopeStatement(
+    bundle.content.dsseEnvelope,
+    (message, cause) => new BundleVerificationError('malformed-statement', message, { cause }),
+  );
   if (options.subjectDigest !== undefined && !isAbout(statement, options.subjectDigest)) {
     const names = statement.subject.map((s) => `${s.name}@sha256:${s.digest.sha256}`).join(', ');
     throw new BundleVerificationError(
@@ -168,4 +158,25 @@ export function verifyBundle(
     );
   }
   return { statement, keyId: keyId(signer) };
+}
+
+/**
+ * The in-toto statement a DSSE envelope carries; anything else is refused through `refuse`, so key and
+ * keyless verification each report it with their own error.
+ */
+export function envelopeStatement(
+  envelope: { payloadType: string; payload: Buffer },
+  refuse: (message: string, cause?: unknown) => Error,
+): Statement {
+  if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE) {
+    throw refuse(
+      `the envelope carries ${JSON.stringify(envelope.payloadType)}, not an in-toto statement (${INTOTO_PAYLOAD_TYPE})`,
+    );
+  }
+  try {
+    return parseStatement(envelope.payload);
+  } catch (error) {
+    if (!(error instanceof StatementError)) throw error;
+    throw refuse(error.message, error);
+  }
 }

@@ -6,7 +6,8 @@ import {
 } from '@sigstore/bundle';
 import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { PolicyError, toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
-import { INTOTO_PAYLOAD_TYPE, parseStatement, type Statement, StatementError } from '../intoto.js';
+import { envelopeStatement } from '../bundle.js';
+import type { Statement } from '../intoto.js';
 import { KeylessVerificationError } from './errors.js';
 import { type CertificateClaims, certificateClaims, checkIdentity, type IdentityPolicy } from './identity.js';
 import type { TrustRoot } from './trust.js';
@@ -206,20 +207,10 @@ export function verifyKeylessBundle(
   };
 
   if (isBundleWithDsseEnvelope(bundle)) {
-    const envelope = bundle.content.dsseEnvelope;
-    if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE) {
-      throw new KeylessVerificationError(
-        'malformed-statement',
-        `the envelope carries ${JSON.stringify(envelope.payloadType)}, not an in-toto statement (${INTOTO_PAYLOAD_TYPE})`,
-      );
-    }
-    let statement: Statement;
-    try {
-      statement = parseStatement(envelope.payload);
-    } catch (error) {
-      if (!(error instanceof StatementError)) throw error;
-      throw new KeylessVerificationError('malformed-statement', error.message, { cause: error });
-    }
+    const statement = envelopeStatement(
+      bundle.content.dsseEnvelope,
+      (message, cause) => new KeylessVerificationError('malformed-statement', message, { cause }),
+    );
     if (expected.predicateType !== undefined && statement.predicateType !== expected.predicateType) {
       throw new KeylessVerificationError(
         'predicate-mismatch',
