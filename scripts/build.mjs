@@ -1,6 +1,6 @@
 // Bundles every action (and the test fixture actions) with ncc into <action>/dist/.
 // Usage: node scripts/build.mjs [name ...]   (no names: all)
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import ncc from '@vercel/ncc';
 import { fixtureActions, publishedActions } from './lib/actions.mjs';
@@ -14,13 +14,25 @@ export async function bundle(action, outDir = join(action.dir, 'dist')) {
     // The typecheck step covers types for the whole workspace; checking again per bundle only costs time.
     transpileOnly: true,
   });
-  await rm(outDir, { recursive: true, force: true });
-  await mkdir(outDir, { recursive: true });
-  await writeFile(join(outDir, 'index.js'), code);
-  for (const [name, asset] of Object.entries(assets)) {
-    const target = join(outDir, name);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, asset.source, { mode: asset.permissions });
+  // Written beside dist/ and swapped in by renames, so a run of the action that starts meanwhile (a test, a
+  // second build) finds either the old bundle or the new one, never a half-written or missing one.
+  const staging = `${outDir}.building-${process.pid}-${Date.now()}`;
+  const retired = `${outDir}.old-${process.pid}-${Date.now()}`;
+  await mkdir(staging, { recursive: true });
+  try {
+    await writeFile(join(staging, 'index.js'), code);
+    for (const [name, asset] of Object.entries(assets)) {
+      const target = join(staging, name);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, asset.source, { mode: asset.permissions });
+    }
+    await rename(outDir, retired).catch((error) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    await rename(staging, outDir);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    await rm(retired, { recursive: true, force: true });
   }
   return outDir;
 }
