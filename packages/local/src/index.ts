@@ -7,4 +7,5 @@ export * from './run-action.js';
 export * from './service.js';
 export * from './sigstore.js';
 export * from './tls.js';
+export * from './trivy.js';
 export * from './util.js';

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, delimiter, join } from 'node:path';
@@ -779,6 +779,7 @@ export class WorkflowExecutor {
       const home = join(jobDir, 'home');
       const temp = join(jobDir, 'temp');
       for (const dir of [workspace, home, temp]) await mkdir(dir, { recursive: true });
+      if (this.options.home !== undefined) await cp(this.options.home, home, { recursive: true });
 
       const controller = new AbortController();
       const onLegAbort = () => controller.abort();

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -370,7 +370,28 @@ const setupTrivy: StandIn = {
       );
     const bin = join(context.temp, 'setup-trivy');
     await mkdir(bin, { recursive: true });
-    if (!existsSync(join(bin, 'trivy'))) await symlink(trivy, join(bin, 'trivy'));
+    // The machine's build is older than the pinned release: it calls the misconfiguration scanner
+    // `config` and skips its rule update with `--skip-policy-update`. The wrapper renames only those.
+    await writeFile(
+      join(bin, 'trivy'),
+      [
+        '#!/bin/bash',
+        'args=()',
+        'scanners=0',
+        'for arg in "$@"; do',
+        '  if [ "$scanners" = 1 ]; then arg=$(sed -E "s/(^|,)misconfig(,|$)/\\1config\\2/" <<< "$arg"); scanners=0; fi',
+        '  case "$arg" in',
+        '    --scanners) scanners=1 ;;',
+        '    --scanners=*) arg=$(sed -E "s/([=,])misconfig(,|$)/\\1config\\2/" <<< "$arg") ;;',
+        '    --skip-check-update) arg=--skip-policy-update ;;',
+        '  esac',
+        '  args+=("$arg")',
+        'done',
+        `exec '${trivy.replaceAll("'", "'\\''")}' "\${args[@]}"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
     await writeFile(join(bin, 'VERSION'), wanted);
     context.addPath(bin);
     context.log(`Trivy ${wanted} is on PATH (the machine's build: ${trivy})`);

@@ -70,6 +70,11 @@ export interface ExecutorOptions {
   github?: { url: string; token: string };
   /** Programs the setup-* stand-ins put on PATH: `node`, `pnpm`, `trivy`. */
   tools?: Record<string, string>;
+  /**
+   * A directory every job's home starts as a copy of: what the runner image keeps there (a self-hosted
+   * runner's warm caches, such as Trivy's database under `.cache/trivy`).
+   */
+  home?: string;
   /** Variables every step sees, as a runner image's environment. */
   env?: Record<string, string>;
   /** PATH entries every step sees after the machine's own. */
