@@ -128,7 +128,8 @@ export async function runTrivy(
   await mkdir(scan.settingsDir, { recursive: true });
   for (const name of Object.keys(EMPTY_SETTINGS) as (keyof TrivySettings)[]) {
     if (scan.settings?.[name] === undefined)
-      await writeFile(join(scan.settingsDir, EMPTY_SETTINGS[name]), '');
+      // `{}`, not an empty file: some Trivy builds fail (exit 1, no message) on an empty secret config.
+      await writeFile(join(scan.settingsDir, EMPTY_SETTINGS[name]), name === 'ignoreFile' ? '' : '{}\n');
   }
   const { exitCode, stderr } = await exec('trivy', trivyArgs(scan), { cwd: scan.settingsDir });
   if (exitCode !== 0) {
