@@ -22,7 +22,11 @@ afterAll(() => temp.remove());
 const exec: Exec = (_command, args, { cwd }) =>
   new Promise((resolve, reject) => {
     // This older build names the misconfiguration scanner `config`.
-    const child = spawn(TRIVY, args.map((arg) => arg.replace(/(^|,)misconfig(,|$)/, '$1config$2')), { cwd });
+    const child = spawn(
+      TRIVY,
+      args.map((arg) => arg.replace(/(^|,)misconfig(,|$)/, '$1config$2')),
+      { cwd },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -55,7 +59,9 @@ test('with no Trivy settings in the policy, a real Trivy runs on the defaults wr
       now: new Date(),
     },
   );
-  const report = JSON.parse(await readFile(output, 'utf8')) as { Results?: { Secrets?: { RuleID: string }[] }[] };
+  const report = JSON.parse(await readFile(output, 'utf8')) as {
+    Results?: { Secrets?: { RuleID: string }[] }[];
+  };
   const secrets = (report.Results ?? []).flatMap((result) => result.Secrets ?? []);
   expect(secrets.map((secret) => secret.RuleID)).toContain('github-pat');
   // And the gate reads what Trivy wrote as a Trivy report with the secret among its findings.
