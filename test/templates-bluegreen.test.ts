@@ -1,0 +1,463 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type DemoService,
+  freePort,
+  type LocalRegistry,
+  makeTempDir,
+  repoRoot,
+  type Service,
+  startDemoService,
+  startRegistry,
+  startService,
+  waitUntil,
+} from '@digestline/local';
+import { RegistryClient } from '@digestline/oci';
+import { findPromotionRecords } from '@digestline/promotion';
+import { encryptPrivateKey, generateKeyPair, publicKeyPem, signImage } from '@digestline/signing';
+import { type ApprovalRequest, type RunResult, WorkflowExecutor } from '@digestline/workflow';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { expectDeployment } from '../actions/promote/test/deployments-fixture.js';
+import { type GitHubFixture, startGitHub } from './harness/github.js';
+import { buildImage } from './harness/images.js';
+
+/**
+ * blue-green.yml (by hand) and the blue-green starter, run by @digestline/workflow on real parts: the
+ * registry holds the slot tags `blue` and `green` and the environment's tag `production`; each tag is
+ * served by the demo service, which runs whatever image its tag points to; a real nginx is the front
+ * door (`/blue/`, `/green/` for the slots, `/` for production), so the template's slot URL template and
+ * environment URL reach the slots the way a team's load balancer would.
+ */
+const pair = generateKeyPair();
+const password = 'blue-green-password';
+const repository = 'octo-org/app';
+
+let registry: LocalRegistry;
+let github: GitHubFixture;
+let executor: WorkflowExecutor;
+let client: RegistryClient;
+let temp: { path: string; remove(): Promise<void> };
+let front: FrontDoor;
+let image: string;
+const services: Record<'blue' | 'green' | 'production', DemoService | undefined> = {
+  blue: undefined,
+  green: undefined,
+  production: undefined,
+};
+const approvals: ApprovalRequest[] = [];
+/** Called with each finished job, so a test can break production right after the switch. */
+let onJobFinished: (job: string) => void = () => {};
+const releases: Record<string, string> = {};
+
+/** nginx in front of the three demo services; `reroute` points it at them again after one restarts. */
+interface FrontDoor {
+  url: string;
+  reroute(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startFrontDoor(dir: string): Promise<FrontDoor> {
+  const port = await freePort();
+  const config = join(dir, 'nginx.conf');
+  const routes = join(dir, 'routes.conf');
+  const upstream = (service: DemoService | undefined) => (service?.url ?? 'http://127.0.0.1:9').slice(7);
+  const writeRoutes = () =>
+    writeFile(
+      routes,
+      [
+        `location /blue/ { proxy_pass http://${upstream(services.blue)}/; }`,
+        `location /green/ { proxy_pass http://${upstream(services.green)}/; }`,
+        `location / { proxy_pass http://${upstream(services.production)}; }`,
+        '',
+      ].join('\n'),
+    );
+  await writeRoutes();
+  await writeFile(
+    config,
+    [
+      'daemon off;',
+      'worker_processes 1;',
+      `pid ${join(dir, 'nginx.pid')};`,
+      `error_log ${join(dir, 'error.log')} warn;`,
+      'events { worker_connections 256; }',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+        (name) => `  ${name}_temp_path ${join(dir, name)};`,
+      ),
+      `  server { listen 127.0.0.1:${port}; include ${routes}; }`,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const args = ['-p', dir, '-c', config, '-e', join(dir, 'error.log')];
+  const nginx: Service = startService('/usr/sbin/nginx', args);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil('nginx', async () => {
+    if (nginx.process.exitCode !== null) throw new Error(`nginx exited: ${nginx.log()}`);
+    return (await fetch(url).catch(() => undefined)) !== undefined;
+  });
+  return {
+    url,
+    async reroute() {
+      await writeRoutes();
+      execFileSync('/usr/sbin/nginx', [...args, '-s', 'reload'], { stdio: 'pipe' });
+    },
+    stop: () => nginx.stop(),
+  };
+}
+
+/** A release of the demo app: one file, /srv/release.json, in a FROM scratch image. */
+async function pushRelease(version: string, errorRate: number, sign: boolean): Promise<string> {
+  const built = await buildImage(registry, {
+    repository,
+    tag: `v${version}`,
+    files: { 'srv/release.json': JSON.stringify({ version, errorRate }) },
+  });
+  if (sign) await signImage(client, repository, built.digest, pair.privateKey);
+  releases[built.digest] = version;
+  return built.digest;
+}
+
+const follow = (tag: string) => startDemoService({ client, repository, tag, pollMs: 100 });
+
+/** What a tag points to now. */
+const tagged = async (tag: string) => (await client.headManifest(repository, tag))?.digest;
+
+/** The release the front door answers with at `path`, once the service there has caught up with `digest`. */
+async function served(path: string, digest: string): Promise<string> {
+  let body: { version?: string; digest?: string } = {};
+  await waitUntil(`${path} serving ${digest}`, async () => {
+    body = (await (await fetch(`${front.url}${path}`)).json()) as typeof body;
+    return body.digest === digest;
+  });
+  return body.version ?? '';
+}
+
+const expectSuccess = (run: RunResult) => {
+  if (run.conclusion !== 'success') throw new Error(`run failed:\n${run.log()}`);
+};
+
+/** Every deployment recorded with GitHub so far: environment, digest and its last status. */
+const deployments = () => {
+  const created = github.requests.filter((r) => r.operationId === 'repos/create-deployment');
+  const statuses = github.requests.filter((r) => r.operationId === 'repos/create-deployment-status');
+  return created.map((request, index) => {
+    const body = request.body as { environment: string; payload: { digest: string } };
+    return [body.environment, body.payload.digest, (statuses[index]?.body as { state?: string })?.state];
+  });
+};
+
+const results = (run: RunResult) => run.jobs.map((job) => [job.key, job.result]);
+
+const BLUE_GREEN = join(repoRoot, 'workflows-templates/blue-green.yml');
+let starter = '';
+
+/** The starter as a team adopts it: its image and URLs filled in, nothing else changed. */
+async function adoptStarter(dir: string): Promise<string> {
+  const text = await readFile(
+    join(repoRoot, 'workflows-templates/starter/digestline-blue-green.yml'),
+    'utf8',
+  );
+  const filled = [
+    ['image: ""', `image: ${image}`],
+    ['slot_url_template: https://{slot}.example.com', `slot_url_template: ${front.url}/{slot}`],
+    ['environment_url: https://www.example.com', `environment_url: ${front.url}`],
+  ].reduce((result, [from, to]) => {
+    if (!result.includes(from as string)) throw new Error(`the starter no longer has ${from}`);
+    return result.replace(from as string, to as string);
+  }, text);
+  const file = join(dir, 'digestline-blue-green.yml');
+  await writeFile(file, filled);
+  return file;
+}
+
+/** The smoke test a team keeps in its repository: the URL serves the release being shipped, healthy. */
+const SMOKE_TEST = `#!/usr/bin/env bash
+# Usage: scripts/smoke-test URL. Waits (SMOKE_TIMEOUT seconds) until URL serves $DIGEST and its
+# health check answers 200.
+set -euo pipefail
+url=\${1:?usage: smoke-test URL}
+deadline=$((SECONDS + \${SMOKE_TIMEOUT:-30}))
+while :; do
+  if body=$(curl -fsS --max-time 2 "$url/api/health" 2>&1) && [[ $body == *"\\"digest\\":\\"$DIGEST\\""* ]]; then
+    echo "$url serves $DIGEST: $body"
+    exit 0
+  fi
+  if (( SECONDS >= deadline )); then
+    echo "::error::$url does not serve $DIGEST healthy: $body"
+    exit 1
+  fi
+  sleep 0.2
+done
+`;
+
+beforeAll(async () => {
+  [registry, github, temp] = await Promise.all([
+    startRegistry(),
+    startGitHub(),
+    makeTempDir('templates-bluegreen'),
+  ]);
+  client = new RegistryClient(registry.host);
+  image = `${registry.host}/${repository}`;
+  // The repository the workflows run for: the demo app, its public key and its smoke test.
+  const checkout = join(temp.path, 'repository');
+  await cp(join(repoRoot, 'demo', 'app'), checkout, { recursive: true });
+  await writeFile(join(checkout, 'cosign.pub'), publicKeyPem(pair.publicKey));
+  await mkdir(join(checkout, 'scripts'));
+  await writeFile(join(checkout, 'scripts', 'smoke-test'), SMOKE_TEST);
+  await chmod(join(checkout, 'scripts', 'smoke-test'), 0o755);
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: checkout, stdio: 'pipe' });
+  git('init', '--quiet', '--initial-branch=main');
+  git('add', '.');
+  git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'app');
+
+  services.blue = await follow('blue');
+  services.green = await follow('green');
+  services.production = await follow('production');
+  const nginxDir = join(temp.path, 'nginx');
+  await mkdir(nginxDir);
+  front = await startFrontDoor(nginxDir);
+  starter = await adoptStarter(temp.path);
+
+  executor = await WorkflowExecutor.start({
+    repository: { name: repository, path: checkout },
+    secrets: {
+      COSIGN_PRIVATE_KEY: await encryptPrivateKey(pair.privateKey, password),
+      COSIGN_PASSWORD: password,
+    },
+    approve: (request) => {
+      approvals.push(request);
+      return { approved: true, reviewer: 'release-manager' };
+    },
+    progress: (event) => {
+      if (event.type === 'job-finished') onJobFinished(event.job);
+    },
+    github: { url: github.url, token: 'fixture-token' },
+    env: { SMOKE_TIMEOUT: '5' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await executor?.close();
+  await front?.stop();
+  await Promise.all(Object.values(services).map((service) => service?.stop()));
+  await client?.close();
+  await Promise.all([registry?.stop(), github?.stop(), temp?.remove()]);
+});
+
+describe('blue-green.yml and the blue-green starter, key signing', () => {
+  let v1 = '';
+  let v2 = '';
+
+  test('a manual release into an empty production deploys the blue slot, smoke-tests it, switches production and checks it', async () => {
+    v1 = await pushRelease('1.0.0', 0, true);
+    expectDeployment(github);
+    approvals.length = 0;
+    const run = await executor.run(BLUE_GREEN, {
+      name: 'workflow_dispatch',
+      inputs: {
+        image,
+        image_digest: v1,
+        environment: 'production',
+        smoke_test_command: './scripts/smoke-test "$SLOT_URL"',
+        slot_url_template: `${front.url}/{slot}`,
+        environment_url: front.url,
+        migrations_path: 'migrations',
+        public_key: 'cosign.pub',
+        certificate_identity: '',
+        certificate_oidc_issuer: '',
+      },
+    });
+    expectSuccess(run);
+    expect(results(run)).toEqual([
+      ['preflight', 'success'],
+      ['deploy-slot', 'success'],
+      ['smoke-slot', 'success'],
+      ['switch', 'success'],
+      ['verify', 'success'],
+      ['rollback', 'skipped'],
+    ]);
+    expect(run.job('preflight').outputs).toMatchObject({
+      'active-slot': 'none',
+      'inactive-slot': 'blue',
+      'previous-digest': '',
+      'up-to-date': 'false',
+    });
+    expect(run.job('deploy-slot').name).toBe('Deploy to blue');
+    expect(approvals.map((a) => [a.environment, a.job])).toEqual([
+      ['production-blue', 'deploy-slot'],
+      ['production', 'switch'],
+    ]);
+    expect(await tagged('blue')).toBe(v1);
+    expect(await tagged('production')).toBe(v1);
+    expect(await tagged('green')).toBeUndefined();
+    // The smoke tests reached the slot and then production through nginx, as they were told to.
+    expect(run.job('smoke-slot').steps.at(-1)?.log).toContain(`${front.url}/blue serves ${v1}`);
+    expect(run.job('verify').steps.at(-1)?.log).toContain(`${front.url} serves ${v1}`);
+    expect(await served('/', v1)).toBe('1.0.0');
+    // Each step of the two-environment ladder is proven by a record the next step verified.
+    for (const environment of ['blue', 'production'])
+      expect(
+        (await findPromotionRecords(client, repository, v1, environment, [pair.publicKey])).records,
+      ).toHaveLength(1);
+    expect(deployments()).toEqual([['production', v1, 'success']]);
+    github.assertDone();
+  }, 300_000);
+
+  test('the starter releases the next digest into the idle green slot and switches production to it; a second run has nothing to do', async () => {
+    v2 = await pushRelease('1.1.0', 0, true);
+    expectDeployment(github);
+    const run = await executor.run(starter, { name: 'workflow_dispatch', inputs: { image_digest: v2 } });
+    expectSuccess(run);
+    expect(results(run)).toEqual([
+      ['release', 'success'],
+      ['release/preflight', 'success'],
+      ['release/deploy-slot', 'success'],
+      ['release/smoke-slot', 'success'],
+      ['release/switch', 'success'],
+      ['release/verify', 'success'],
+      ['release/rollback', 'skipped'],
+    ]);
+    expect(run.job('release').outputs).toEqual({
+      active_slot: 'green',
+      previous_digest: v1,
+      rolled_back: '',
+    });
+    expect([await tagged('blue'), await tagged('green'), await tagged('production')]).toEqual([v1, v2, v2]);
+    expect(await served('/', v2)).toBe('1.1.0');
+    expect(await served('/blue/', v1)).toBe('1.0.0');
+    github.assertDone();
+
+    const again = await executor.run(starter, { name: 'workflow_dispatch', inputs: { image_digest: v2 } });
+    expectSuccess(again);
+    expect(results(again)).toEqual([
+      ['release', 'success'],
+      ['release/preflight', 'success'],
+      ['release/deploy-slot', 'skipped'],
+      ['release/smoke-slot', 'skipped'],
+      ['release/switch', 'skipped'],
+      ['release/verify', 'skipped'],
+      ['release/rollback', 'skipped'],
+    ]);
+    expect(again.job('release/preflight').steps.at(-1)?.log).toContain(
+      `production already runs ${v2}; nothing to switch`,
+    );
+    github.assertDone();
+  }, 300_000);
+
+  test('a release that fails its smoke test in the idle slot never reaches production', async () => {
+    const bad = await pushRelease('2.0.0', 1, true);
+    const run = await executor.run(BLUE_GREEN, {
+      name: 'workflow_dispatch',
+      inputs: {
+        image,
+        image_digest: bad,
+        smoke_test_command: './scripts/smoke-test "$SLOT_URL"',
+        slot_url_template: `${front.url}/{slot}`,
+        environment_url: front.url,
+        public_key: 'cosign.pub',
+      },
+    });
+    expect(run.conclusion).toBe('failure');
+    expect(results(run)).toEqual([
+      ['preflight', 'success'],
+      ['deploy-slot', 'success'],
+      ['smoke-slot', 'failure'],
+      ['switch', 'skipped'],
+      ['verify', 'skipped'],
+      ['rollback', 'skipped'],
+    ]);
+    expect(run.job('smoke-slot').steps.at(-1)?.annotations).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        message: expect.stringContaining(`${front.url}/blue does not serve ${bad} healthy`),
+      }),
+    ]);
+    // Only the idle slot holds the bad release; production and its slot are as they were.
+    expect([await tagged('blue'), await tagged('green'), await tagged('production')]).toEqual([bad, v2, v2]);
+    expect(await served('/', v2)).toBe('1.1.0');
+    github.assertDone();
+  }, 300_000);
+
+  test('an unsigned digest is refused before any slot moves', async () => {
+    const unsigned = await pushRelease('1.1.1', 0, false);
+    const before = await tagged('blue');
+    const run = await executor.run(BLUE_GREEN, {
+      name: 'workflow_dispatch',
+      inputs: {
+        image,
+        image_digest: unsigned,
+        smoke_test_command: './scripts/smoke-test "$SLOT_URL"',
+        slot_url_template: `${front.url}/{slot}`,
+        public_key: 'cosign.pub',
+      },
+    });
+    expect(run.conclusion).toBe('failure');
+    expect(results(run).slice(0, 3)).toEqual([
+      ['preflight', 'success'],
+      ['deploy-slot', 'failure'],
+      ['smoke-slot', 'skipped'],
+    ]);
+    const error = run.job('deploy-slot').steps[0]?.annotations.find((a) => a.level === 'error');
+    expect(error?.message).toMatch(/is not signed .*sign it at build time/);
+    expect([await tagged('blue'), await tagged('green'), await tagged('production')]).toEqual([
+      before,
+      v2,
+      v2,
+    ]);
+    github.assertDone();
+  }, 300_000);
+
+  test('when production fails its checks after the switch, the starter re-tags it to the old slot', async () => {
+    const v3 = await pushRelease('1.2.0', 0, true);
+    // The switch and then the rollback each record a deployment.
+    expectDeployment(github);
+    expectDeployment(github);
+    // Production goes down right after the switch, as a release that breaks only under production's
+    // traffic or configuration would take it down.
+    const crashed: Promise<void>[] = [];
+    onJobFinished = (job) => {
+      if (job === 'release/switch') crashed.push(services.production?.stop() ?? Promise.resolve());
+    };
+    let run: RunResult;
+    try {
+      run = await executor.run(starter, { name: 'workflow_dispatch', inputs: { image_digest: v3 } });
+    } finally {
+      onJobFinished = () => {};
+      await Promise.all(crashed);
+    }
+    expect(run.conclusion).toBe('failure');
+    expect(results(run)).toEqual([
+      ['release', 'failure'],
+      ['release/preflight', 'success'],
+      ['release/deploy-slot', 'success'],
+      ['release/smoke-slot', 'success'],
+      ['release/switch', 'success'],
+      ['release/verify', 'failure'],
+      ['release/rollback', 'success'],
+    ]);
+    expect(run.job('release/verify').steps.at(-1)?.log).toContain(`${front.url} does not serve ${v3}`);
+    expect(run.job('release').outputs).toEqual({
+      active_slot: 'blue',
+      previous_digest: v2,
+      rolled_back: 'true',
+    });
+    expect(run.job('release/rollback').outputs).toEqual({ 'rolled-back': 'true' });
+    // production is back on the old slot's digest; the new release stays in its slot for a look.
+    expect([await tagged('blue'), await tagged('green'), await tagged('production')]).toEqual([v3, v2, v2]);
+    const rollback = await findPromotionRecords(client, repository, v2, 'production', [pair.publicKey]);
+    expect(rollback.records.map((record) => record.mode).sort()).toEqual(['promote', 'rollback']);
+    // Two deployments of production: the new release, then the old one again.
+    expect(deployments().slice(-2)).toEqual([
+      ['production', v3, 'success'],
+      ['production', v2, 'success'],
+    ]);
+    // A production instance started again runs what the tag says: the old release.
+    services.production = await follow('production');
+    await front.reroute();
+    expect(await served('/', v2)).toBe('1.1.0');
+    github.assertDone();
+  }, 300_000);
+});
