@@ -1,5 +1,6 @@
 export { ConfigurationError, DigestlineError } from '@digestline/base';
 export { githubAttestations } from './attestations.js';
+export { type EventPayload, type GitHubContext, githubContext } from './context.js';
 export {
   booleanInput,
   durationInput,
@@ -16,13 +17,7 @@ export {
   requiredString,
 } from './inputs.js';
 export { type AnnotationLocation, annotate, log } from './log.js';
-export {
-  createAtMostOnce,
-  createOctokit,
-  githubContext,
-  type Octokit,
-  type OctokitOptions,
-} from './octokit.js';
+export { createAtMostOnce, createOctokit, type Octokit, type OctokitOptions } from './octokit.js';
 export { hasIdToken, idToken } from './oidc.js';
 export { type OutputValue, secret, setOutput, setOutputs } from './outputs.js';
 export { run } from './run.js';

@@ -1,5 +1,5 @@
-import * as core from '@actions/core';
 import { ConfigurationError } from '@digestline/base';
+import { getInput } from './runner.js';
 
 /*
  * Every helper reads one input and either returns a typed value or throws a ConfigurationError that
@@ -8,7 +8,7 @@ import { ConfigurationError } from '@digestline/base';
  */
 
 function read(name: string): string {
-  return core.getInput(name);
+  return getInput(name);
 }
 
 function quote(value: string): string {

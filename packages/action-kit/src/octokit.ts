@@ -1,9 +1,9 @@
-import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { ConfigurationError } from '@digestline/base';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { secret } from './outputs.js';
+import { annotation } from './runner.js';
 
 export type Octokit = ReturnType<typeof github.getOctokit>;
 
@@ -44,12 +44,13 @@ export function createOctokit(token: string, options: OctokitOptions = {}): Octo
     (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
       const what = `${request.method} ${request.url} hit the GitHub API ${kind}`;
       if (retryCount < RATE_LIMIT_RETRIES) {
-        core.warning(
+        annotation(
+          'warning',
           `${what}; retrying in ${retryAfter}s (retry ${retryCount + 1} of ${RATE_LIMIT_RETRIES}).`,
         );
         return true;
       }
-      core.warning(`${what}; giving up after ${RATE_LIMIT_RETRIES} retries.`);
+      annotation('warning', `${what}; giving up after ${RATE_LIMIT_RETRIES} retries.`);
       return false;
     };
   const octokit = github.getOctokit(
@@ -95,9 +96,4 @@ export async function createAtMostOnce<T>(
     const earlier = await lookup();
     if (earlier !== undefined) return earlier;
   }
-}
-
-/** The workflow run this action executes in: repository, commit, ref, run id, server URL, job. */
-export function githubContext(): typeof github.context {
-  return github.context;
 }

@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import { ConfigurationError } from '@digestline/base';
 import { secret } from './outputs.js';
 
@@ -17,5 +16,7 @@ export async function idToken(audience: string): Promise<string> {
       'This job has no OIDC token: add `permissions: id-token: write` to the job (keyless signing asks the runner for its identity token).',
     );
   }
+  // Loaded only here: @actions/core brings its HTTP client, which no other step of a run needs.
+  const core = await import('@actions/core');
   return secret(await core.getIDToken(audience)) as string;
 }

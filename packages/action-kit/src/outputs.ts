@@ -1,4 +1,4 @@
-import * as core from '@actions/core';
+import * as runner from './runner.js';
 
 export type OutputValue = string | number | boolean | object;
 
@@ -10,11 +10,11 @@ function encode(value: OutputValue | undefined): string {
 }
 
 export function setOutput(name: string, value: OutputValue): void {
-  core.setOutput(name, encode(value));
+  runner.setOutput(name, encode(value));
 }
 
 export function setOutputs(values: Record<string, OutputValue | undefined>): void {
-  for (const [name, value] of Object.entries(values)) core.setOutput(name, encode(value));
+  for (const [name, value] of Object.entries(values)) runner.setOutput(name, encode(value));
 }
 
 /*
@@ -30,12 +30,12 @@ const MIN_MASKED_LINE_LENGTH = 4;
  */
 export function secret(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return value;
-  core.setSecret(value);
+  runner.setSecret(value);
   const lines = value.split(/\r?\n/).map((line) => line.trim());
   if (lines.length > 1) {
-    for (const line of new Set(lines)) if (line.length >= MIN_MASKED_LINE_LENGTH) core.setSecret(line);
+    for (const line of new Set(lines)) if (line.length >= MIN_MASKED_LINE_LENGTH) runner.setSecret(line);
   }
   // Registry credentials and Kubernetes secrets travel base64-encoded; a debug dump would show that form.
-  core.setSecret(Buffer.from(value, 'utf8').toString('base64'));
+  runner.setSecret(Buffer.from(value, 'utf8').toString('base64'));
   return value;
 }

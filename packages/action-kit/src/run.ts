@@ -1,5 +1,5 @@
-import * as core from '@actions/core';
 import { describeStacks, faultOf, reportError } from '@digestline/base';
+import * as core from './runner.js';
 import { IS_POST_STATE, isPost } from './state.js';
 
 /**

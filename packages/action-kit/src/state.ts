@@ -1,14 +1,14 @@
-import * as core from '@actions/core';
+import * as runner from './runner.js';
 
 /** Saved by the main step; the runner hands saved state only to the post step, which is how it is recognised. */
 export const IS_POST_STATE = 'isPost';
 
 export function saveState(name: string, value: string | object): void {
-  core.saveState(name, typeof value === 'string' ? value : JSON.stringify(value));
+  runner.saveState(name, typeof value === 'string' ? value : JSON.stringify(value));
 }
 
 export function getState(name: string): string {
-  return core.getState(name);
+  return runner.getState(name);
 }
 
 export function isPost(): boolean {

@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
-import * as core from '@actions/core';
+import { appendFile, stat } from 'node:fs/promises';
+import { annotation, debug } from './runner.js';
 
 /** GitHub refuses a step's job summary above 1 MiB and shows an error instead of any of it. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
@@ -107,16 +107,17 @@ export async function writeSummary(sections: string[]): Promise<void> {
   const file = process.env.GITHUB_STEP_SUMMARY;
   if (!file) {
     // Outside a runner (a local run of the bundle) there is nowhere to write, and that is no failure.
-    core.debug('GITHUB_STEP_SUMMARY is not set; the job summary was not written');
+    debug('GITHUB_STEP_SUMMARY is not set; the job summary was not written');
     return;
   }
   const { size } = await stat(file).catch(() => ({ size: 0 }));
   const text = fitSummary(sections, SUMMARY_LIMIT_BYTES - size);
   if (text === '') {
-    core.warning(
+    annotation(
+      'warning',
       `The job summary was not written: the summary file already holds ${size} bytes of ${formatBytes(SUMMARY_LIMIT_BYTES)}.`,
     );
     return;
   }
-  await core.summary.addRaw(text).write();
+  await appendFile(file, text, 'utf8');
 }
