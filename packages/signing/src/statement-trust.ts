@@ -3,7 +3,7 @@ import type { RegistryClient } from '@digestline/oci';
 import { listAttestations, verifyAttestations } from './attach.js';
 import type { Statement } from './intoto.js';
 import { KeylessVerificationError } from './keyless/errors.js';
-import { describePolicy, type IdentityPolicy } from './keyless/identity.js';
+import { describePolicy, type IdentityPolicy } from './keyless/policy.js';
 import type { TrustRoot } from './keyless/trust.js';
 import { verifyKeylessBundle } from './keyless/verify.js';
 import { keyId } from './keys.js';

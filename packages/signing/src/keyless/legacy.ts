@@ -18,7 +18,7 @@ import {
 } from '../cosign.js';
 import { PayloadError, parseSimpleSigningPayload, simpleSigningPayload } from '../payload.js';
 import { KeylessVerificationError } from './errors.js';
-import type { IdentityPolicy } from './identity.js';
+import type { IdentityPolicy } from './policy.js';
 import { type KeylessSigner, SigstoreError } from './sign.js';
 import type { TrustRoot } from './trust.js';
 import { type KeylessVerified, verifyKeylessBundle } from './verify.js';

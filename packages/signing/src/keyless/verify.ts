@@ -9,7 +9,8 @@ import { PolicyError, toSignedEntity, VerificationError, Verifier } from '@sigst
 import { envelopeStatement } from '../bundle.js';
 import type { Statement } from '../intoto.js';
 import { KeylessVerificationError } from './errors.js';
-import { type CertificateClaims, certificateClaims, checkIdentity, type IdentityPolicy } from './identity.js';
+import { type CertificateClaims, certificateClaims, checkIdentity } from './identity.js';
+import type { IdentityPolicy } from './policy.js';
 import type { TrustRoot } from './trust.js';
 
 /** Digests of the artifact a signature must be about, by in-toto algorithm name: `{ sha256: '<hex>' }`. */
