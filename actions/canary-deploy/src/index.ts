@@ -1,4 +1,12 @@
 import { run } from '@digestline/action-kit';
-import { main, post } from './main.js';
+import { readInputs } from './inputs.js';
 
-void run(main, post);
+// The inputs are read before the rest of the action is loaded: a misconfigured step fails at once.
+void run(
+  async () => {
+    const config = readInputs();
+    const { main } = await import('./main.js');
+    await main(config);
+  },
+  async () => (await import('./main.js')).post(),
+);

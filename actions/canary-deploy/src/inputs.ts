@@ -17,8 +17,6 @@ import {
   type CanaryDeployConfig,
   displayUrl,
   endpointSecrets,
-  kubeconfigSecrets,
-  loadKubeConfig,
   type MetricsConfig,
   nginxValueProblem,
   type ProviderConfig,
@@ -105,30 +103,15 @@ function providerConfig(kind: ProviderConfig['kind'], workspace: string): Provid
 }
 
 /**
- * The kubeconfig is read here, before anything else can log, so every token, password and client key
- * in it is masked.
+ * The kubeconfig must exist: without any file the client would quietly aim at http://localhost:8080. It
+ * is read (and its credentials masked) first thing in main, by readKubeconfig(), which loads the client.
  */
 function kubeconfig(): string | undefined {
   const path = optionalString(Input.kubeconfig);
   const fallback = process.env.KUBECONFIG ?? join(homedir(), '.kube', 'config');
-  // Without any file the client would quietly aim at http://localhost:8080.
   if (path === undefined && process.env.KUBECONFIG === undefined && !existsSync(fallback)) {
     throw new ConfigurationError(
       `No kubeconfig found: set input "${Input.kubeconfig}" to its path, or set KUBECONFIG (or write ~/.kube/config) in an earlier step.`,
-    );
-  }
-  let config: ReturnType<typeof loadKubeConfig>;
-  try {
-    config = loadKubeConfig(path);
-  } catch (error) {
-    throw new ConfigurationError(
-      `The kubeconfig ${quote(path ?? fallback)} cannot be read (${(error as Error).message}); check input "${Input.kubeconfig}" or KUBECONFIG.`,
-    );
-  }
-  for (const value of kubeconfigSecrets(config)) secret(value);
-  if (config.getCurrentCluster() === null) {
-    throw new ConfigurationError(
-      `The kubeconfig ${quote(path ?? fallback)} has no current context with a cluster; set current-context in it.`,
     );
   }
   return path;

@@ -18,7 +18,17 @@ import { Output, State } from './constants.js';
 import { readInputs } from './inputs.js';
 import { summarySections } from './summary.js';
 
-export async function main(config: CanaryDeployConfig = readInputs()): Promise<void> {
+/** The Kubernetes provider's kubeconfig, read with the client that only this provider loads. */
+async function prepare(config: CanaryDeployConfig): Promise<CanaryDeployConfig> {
+  if (config.provider.kind === 'kubernetes') {
+    const { readKubeconfig } = await import('./kubeconfig.js');
+    readKubeconfig(config.provider.kubeconfig);
+  }
+  return config;
+}
+
+export async function main(given: CanaryDeployConfig = readInputs()): Promise<void> {
+  const config = await prepare(given);
   const image = `${config.registry}/${config.repository}`;
   const result = await canaryDeploy(config, {
     logger: log,
@@ -38,7 +48,8 @@ export async function main(config: CanaryDeployConfig = readInputs()): Promise<v
 export async function post(): Promise<void> {
   const saved = getState(State.canary);
   if (saved === '') return;
-  const outcome = await rollbackFromState(readInputs(), JSON.parse(saved) as SavedCanary, log);
+  const config = await prepare(readInputs());
+  const outcome = await rollbackFromState(config, JSON.parse(saved) as SavedCanary, log);
   if (outcome === 'rolled-back') {
     annotate(
       'warning',

@@ -8,11 +8,8 @@ import { Probe, probeOnce } from './metrics/probe.js';
 import { PrometheusMetrics, type PrometheusOptions } from './metrics/prometheus.js';
 import { type CanaryEvent, sendWebhook, type WebhookFormat } from './notify.js';
 import { CommandProvider, type CommandProviderOptions } from './providers/command.js';
-import {
-  KubernetesError,
-  KubernetesProvider,
-  type KubernetesProviderOptions,
-} from './providers/kubernetes.js';
+import type { KubernetesProvider } from './providers/kubernetes.js';
+import { KubernetesError, type KubernetesProviderOptions } from './providers/kubernetes-options.js';
 import { NginxProvider, type NginxProviderOptions } from './providers/nginx.js';
 import { inspectImage, RegistryTagProvider } from './providers/registry-tag.js';
 import type { MetricsSource, TrafficProvider } from './types.js';
@@ -76,12 +73,12 @@ function registryClient(config: CanaryDeployConfig): RegistryClient {
   );
 }
 
-function provider(
+async function provider(
   config: CanaryDeployConfig,
   client: RegistryClient,
   previousDigest: string | undefined,
   logger: Logger,
-): TrafficProvider {
+): Promise<TrafficProvider> {
   const target = { digest: config.digest, ...(previousDigest === undefined ? {} : { previousDigest }) };
   const p = config.provider;
   if (p.kind === 'registry-tag') {
@@ -93,6 +90,8 @@ function provider(
   }
   if (p.kind === 'nginx') return new NginxProvider(p);
   if (p.kind === 'kubernetes') {
+    // The Kubernetes client is most of the bundle: loaded only for this provider.
+    const { KubernetesProvider } = await import('./providers/kubernetes.js');
     return new KubernetesProvider(p, { image: `${config.registry}/${config.repository}`, ...target });
   }
   return new CommandProvider({ ...p, onOutput: (line) => logger.info(line) }, target);
@@ -143,8 +142,8 @@ export async function canaryDeploy(
     if (config.metrics.kind === 'probe' && config.metrics.baselineUrl !== undefined) {
       await assertReachable(config.metrics.baselineUrl, 'baseline URL');
     }
-    const traffic = provider(config, client, previousDigest, logger);
-    if (traffic instanceof KubernetesProvider) await preflightKubernetes(traffic);
+    const traffic = await provider(config, client, previousDigest, logger);
+    if (config.provider.kind === 'kubernetes') await preflightKubernetes(traffic as KubernetesProvider);
     const saved = (phase: Phase) =>
       options.save({
         phase,
@@ -202,7 +201,9 @@ export async function rollbackFromState(
   const client = registryClient(config);
   try {
     logger.info(`The canary of ${config.digest} stopped during "${saved.phase}"; rolling back.`);
-    await provider({ ...config, digest: saved.digest }, client, saved.previousDigest, logger).rollback();
+    await (
+      await provider({ ...config, digest: saved.digest }, client, saved.previousDigest, logger)
+    ).rollback();
     await notify(config, logger, {
       result: 'rolled-back',
       reason: `the job stopped during "${saved.phase}" (cancelled or crashed); rolled back by the post step`,

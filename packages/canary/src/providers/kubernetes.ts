@@ -1,4 +1,4 @@
-import { DigestlineError, describeError } from '@digestline/base';
+import { describeError } from '@digestline/base';
 import {
   ApiException,
   AppsV1Api,
@@ -9,18 +9,9 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { DeploymentTarget, TrafficProvider } from '../types.js';
+import { KubernetesError, type KubernetesProviderOptions } from './kubernetes-options.js';
 
-export type KubernetesProviderOptions = {
-  /** The kubeconfig file; without it, the runner's default (`KUBECONFIG`, else `~/.kube/config`). */
-  kubeconfig?: string;
-  namespace: string;
-  /** The Deployment that runs the canary, and the name of its container that gets the digest. */
-  canaryDeployment: string;
-  container: string;
-} & (
-  | { mode: 'ingress-nginx'; canaryIngress: string }
-  | { mode: 'istio'; virtualService: string; stableSubset: string; canarySubset: string }
-);
+export { KubernetesError, type KubernetesProviderOptions } from './kubernetes-options.js';
 
 const CANARY_ANNOTATION = 'nginx.ingress.kubernetes.io/canary';
 const CANARY_WEIGHT_ANNOTATION = 'nginx.ingress.kubernetes.io/canary-weight';
@@ -38,25 +29,6 @@ interface Subject {
   name: string;
   /** The input that names the object. */
   input: string;
-}
-
-export class KubernetesError extends DigestlineError<'KUBERNETES_REFUSED' | 'KUBERNETES_UNAVAILABLE'> {
-  override name = 'KubernetesError';
-
-  constructor(
-    message: string,
-    /** The HTTP status from the API server; undefined when no answer came. */
-    readonly status?: number,
-    options: { cause?: unknown } = {},
-  ) {
-    // 4xx: wrong names, credentials or permissions, which the user fixes; the rest is the cluster's trouble.
-    const refused = status !== undefined && status >= 400 && status < 500 && status !== 429;
-    super(message, {
-      code: refused ? 'KUBERNETES_REFUSED' : 'KUBERNETES_UNAVAILABLE',
-      fault: refused ? 'user' : 'environment',
-      cause: options.cause,
-    });
-  }
 }
 
 /** Loads the kubeconfig the way kubectl would: the given file, or `KUBECONFIG`, or `~/.kube/config`. */
