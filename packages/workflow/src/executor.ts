@@ -19,7 +19,13 @@ import {
 } from './expressions.js';
 import { startTokenGate, type TokenGate } from './gate.js';
 import { asList, asObject, type Json, type LoadedWorkflow, loadWorkflow } from './load.js';
-import { exceeding, type Permissions, parsePermissions, RESTRICTED_DEFAULT } from './permissions.js';
+import {
+  exceeding,
+  type Permissions,
+  parsePermissions,
+  RESTRICTED_DEFAULT,
+  readOnly,
+} from './permissions.js';
 import { hide, readLog, runProcess } from './process.js';
 import { STAND_INS, type StandIn, type StandInContext } from './stand-ins.js';
 import type {
@@ -413,7 +419,9 @@ export class WorkflowExecutor {
       jobs: [],
       approvals: [],
     };
-    const frame: Frame = { run, workflow, inputs, secrets: { ...this.options.secrets }, prefix: '' };
+    // GitHub passes no secret to a run for a pull request from a fork (its token aside).
+    const secrets = fromFork(run, this.options.repository.name) ? {} : { ...this.options.secrets };
+    const frame: Frame = { run, workflow, inputs, secrets, prefix: '' };
     const release = await this.workflowConcurrency(frame);
     let outcomes: Map<string, JobOutcome>;
     try {
@@ -761,15 +769,18 @@ export class WorkflowExecutor {
           return fail(`the deployment to ${environment} was rejected by ${decision.reviewer}`);
         Object.assign(vars, this.options.environments?.[environment]?.vars);
       }
+      const fork = fromFork(frame.run, this.options.repository.name);
       const environmentSecrets =
-        environment === '' ? {} : (this.options.environments?.[environment]?.secrets ?? {});
+        environment === '' || fork ? {} : (this.options.environments?.[environment]?.secrets ?? {});
 
-      const declared =
+      const asked =
         parsePermissions(definition.permissions, `${where}: permissions`) ??
         parsePermissions(frame.workflow.raw.permissions, `${basename(frame.workflow.file)}: permissions`) ??
         frame.ceiling ??
         this.options.defaultPermissions ??
         RESTRICTED_DEFAULT;
+      // A fork's pull request gets a read-only token, whatever the workflow asks for.
+      const declared = fork ? readOnly(asked) : asked;
       record.permissions = declared;
       const token = this.gate?.issue(key, declared) ?? `ghs_${randomBytes(18).toString('hex')}`;
       gateToken.push(token);
@@ -1333,6 +1344,13 @@ async function ancestorsOf(
     if (outcome !== undefined) results.push(outcome.result);
   }
   return results;
+}
+
+/** A pull_request run whose head is in another repository than the one the workflow runs for. */
+function fromFork(run: Run, repository: string): boolean {
+  if (run.event.name !== 'pull_request') return false;
+  const head = asObject(asObject(asObject(asObject(run.payload).pull_request).head).repo).full_name;
+  return typeof head === 'string' && head !== repository;
 }
 
 function idClaims(job: Job, own: string): Record<string, string> {

@@ -67,6 +67,16 @@ export function exceeding(requested: Permissions, allowed: Permissions): string[
     );
 }
 
+/** At most read in every scope and no OIDC token: what GitHub grants a pull request from a fork. */
+export function readOnly(permissions: Permissions): Permissions {
+  return Object.fromEntries(
+    Object.entries(permissions).map(([scope, level]) => [
+      scope,
+      scope === 'id-token' ? 'none' : level === 'write' ? 'read' : level,
+    ]),
+  );
+}
+
 export function restrict(permissions: Permissions, ceiling: Permissions | undefined): Permissions {
   if (ceiling === undefined) return permissions;
   return Object.fromEntries(
