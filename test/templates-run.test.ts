@@ -1,7 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LocalRegistry, makeTempDir, repoRoot, startRegistry } from '@digestline/local';
+import {
+  type LocalRegistry,
+  makeTempDir,
+  repoRoot,
+  startRegistry,
+  writeEmptyTrivyDatabase,
+} from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
 import { findPromotionRecords } from '@digestline/promotion';
 import { encryptPrivateKey, generateKeyPair, publicKeyPem, verifyImage } from '@digestline/signing';
@@ -45,6 +51,8 @@ beforeAll(async () => {
   git('init', '--quiet', '--initial-branch=main');
   git('add', '.');
   git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'app');
+  const home = join(temp.path, 'runner-home');
+  await writeEmptyTrivyDatabase(join(home, '.cache/trivy'));
   executor = await WorkflowExecutor.start({
     repository: { name: 'octo-org/app', path: repository },
     secrets: {
@@ -57,6 +65,9 @@ beforeAll(async () => {
     },
     github: { url: github.url, token: 'fixture-token' },
     tools: { trivy: TRIVY },
+    // Trivy's database as a runner's cache would hold it (it cannot be downloaded here): the merge job's
+    // `trivy image` makes the SBOM with it.
+    home,
     // The local registry speaks plain HTTP on 127.0.0.1, as a runner's trust configuration would allow.
     env: { TRIVY_INSECURE: 'true' },
   });
@@ -83,9 +94,6 @@ describe('build-and-sign.yml and promote.yml, key signing', () => {
         image,
         file: 'Containerfile',
         platforms: 'linux/amd64,linux/arm64',
-        // cdxgen's Trivy build has no `trivy image` (it exits 1 after reading its cache dir), so the
-        // image SBOM cannot be made here.
-        sbom: 'none',
         public_key: 'cosign.pub',
       },
     });
@@ -111,7 +119,11 @@ describe('build-and-sign.yml and promote.yml, key signing', () => {
     expect((await verifyImage(client, 'octo-org/app', digest, pair.publicKey)).verified).not.toEqual([]);
     expect((await client.headManifest('octo-org/app', 'dev'))?.digest).toBe(digest);
     expect(approvals.map((a) => [a.environment, a.job])).toEqual([['dev', 'promote-dev/promote']]);
-    expect(run.job('merge').steps.find((step) => step.name === 'Keep the SBOM')?.conclusion).toBe('skipped');
+    // The SBOM outlives the step that made it: the upload after it finds the file.
+    const merge = run.job('merge');
+    expect(merge.outputs['sbom-path']).toMatch(/digestline-sbom-[0-9a-f]+\/sbom\.spdx\.json$/);
+    expect(merge.steps.find((step) => step.name === 'Keep the SBOM')?.conclusion).toBe('success');
+    expect(merge.outputs['sbom-artifact']).toMatch(/^sbom-/);
     github.assertDone();
   }, 600_000);
 

@@ -179,7 +179,8 @@ async function steps(run: Run): Promise<Outcome> {
         credentials: options.credentials,
         plainHttp: /^(localhost|127\.|\[::1\])/.test(image.registry),
       },
-      join(work, 'sbom'),
+      // Beside the work dir, not in it: the SBOM is an output that later steps upload after this one ends.
+      join(options.runnerTemp, `digestline-sbom-${randomBytes(6).toString('hex')}`),
     ));
   await sbomAndSignatures(run, signer, found, outcome);
 
