@@ -4,7 +4,6 @@ import { Authenticator, repositoryScope } from './auth.js';
 import { isDigest, sha256Digest } from './digest.js';
 import type { Credentials } from './docker-config.js';
 import { DigestMismatchError, RegistryError } from './errors.js';
-import { mergeIntoTag } from './merge.js';
 import {
   assertDigest,
   assertRepository,
@@ -13,7 +12,15 @@ import {
   InvalidReferenceError,
   parseReference,
 } from './reference.js';
-import { emptyIndex, fallbackTag, filterReferrers, parseIndex, referrerDescriptor } from './referrers.js';
+import {
+  emptyIndex,
+  fallbackTag,
+  filterReferrers,
+  parseIndex,
+  referrerDescriptor,
+  referrerTag,
+  referrerTagDigestPrefix,
+} from './referrers.js';
 import { displayName, Requester } from './request.js';
 import { type RetryOptions, retryPolicy } from './retry.js';
 import { HttpTransport, header, registryOrigin } from './transport/http.js';
@@ -386,14 +393,69 @@ export class RegistryClient {
       found.push(
         ...(index === undefined ? [] : parseIndex(index.bytes, `the fallback tag ${tag}`).manifests),
       );
+      found.push(...(await this.ownTagReferrers(repository, digest, found)));
+      this.bound(what, repository, found.length, MAX_REFERRERS, 'referrers');
     }
     return filterReferrers(found, options.artifactType);
   }
 
   /**
+   * Referrers under tags of their own (`referrerTag`) that the fallback index does not list: a writer may
+   * have dropped another's entry from the index, never from its own tag. One tag list, and a manifest
+   * read only for a referrer the index lacks.
+   */
+  private async ownTagReferrers(
+    repository: string,
+    subject: string,
+    indexed: readonly Descriptor[],
+  ): Promise<Descriptor[]> {
+    const what = `listing tags of ${this.registry}/${repository}`;
+    const prefixes: string[] = [];
+    let tags = 0;
+    await this.requester.paginate(
+      { what, repository, path: `/v2/${repository}/tags/list`, expect: [200, 404] },
+      (bytes) => {
+        const page = JSON.parse(bytes.toString('utf8')) as { tags?: string[] | null };
+        for (const tag of page.tags ?? []) {
+          const prefix = referrerTagDigestPrefix(tag, subject);
+          if (prefix !== undefined) prefixes.push(prefix);
+        }
+        tags += page.tags?.length ?? 0;
+        this.bound(what, repository, tags, MAX_TAGS, 'tags');
+      },
+    );
+    const found: Descriptor[] = [];
+    for (const prefix of prefixes) {
+      if (indexed.some((d) => d.digest.startsWith(prefix))) continue;
+      const stored = await this.fetchManifest(
+        repository,
+        referrerTag(subject, prefix),
+        manifestMediaTypes,
+        true,
+      );
+      // Gone since the list, or moved to other content: not a referrer of this subject.
+      if (stored === undefined || !stored.digest.startsWith(prefix)) continue;
+      let manifest: Partial<ImageManifest>;
+      try {
+        manifest = JSON.parse(stored.bytes.toString('utf8')) as Partial<ImageManifest>;
+      } catch {
+        continue;
+      }
+      if (manifest.subject?.digest !== subject || manifest.config === undefined) continue;
+      found.push(
+        referrerDescriptor(manifest as ImageManifest, stored.mediaType, stored.digest, stored.bytes.length),
+      );
+    }
+    return found;
+  }
+
+  /**
    * Pushes a manifest with a `subject` by digest. A registry with the referrers API confirms with
-   * `OCI-Subject`; otherwise the manifest is merged into the subject's fallback tag index, read back and
-   * merged again until it stays there (`mergeIntoTag`), so writers racing on one subject keep every entry.
+   * `OCI-Subject`. Otherwise the manifest is added to the subject's fallback tag index, which other tools
+   * read, and tagged under a tag of its own (`referrerTag`), which `referrers` lists too. The index is read,
+   * extended and written once: registries have no compare-and-set on a tag, so a writer at the same moment
+   * may drop this entry from the index, but never from its own tag. No writer waits to confirm, and none
+   * loses what it wrote.
    */
   async pushReferrer(
     repository: string,
@@ -418,22 +480,17 @@ export class RegistryClient {
     if (confirmed !== undefined) return { digest };
 
     const tag = fallbackTag(subject.digest);
-    await mergeIntoTag({
-      what: `adding ${digest} to the fallback tag ${this.registry}/${repository}:${tag}`,
-      registry: this.registry,
-      read: async () => {
-        const existing = await this.fetchManifest(repository, tag, [MediaType.ociIndex], true);
-        return existing === undefined ? emptyIndex() : parseIndex(existing.bytes, `the fallback tag ${tag}`);
-      },
-      find: (index) => index.manifests.find((d) => d.digest === digest),
-      write: async (index) => {
-        const merged = {
-          ...index,
-          manifests: [...index.manifests, referrerDescriptor(manifest, mediaType, digest, bytes.length)],
-        };
-        await this.putManifest(repository, tag, Buffer.from(JSON.stringify(merged)), MediaType.ociIndex);
-      },
-    });
+    const existing = await this.fetchManifest(repository, tag, [MediaType.ociIndex], true);
+    const index =
+      existing === undefined ? emptyIndex() : parseIndex(existing.bytes, `the fallback tag ${tag}`);
+    if (!index.manifests.some((d) => d.digest === digest)) {
+      const merged = {
+        ...index,
+        manifests: [...index.manifests, referrerDescriptor(manifest, mediaType, digest, bytes.length)],
+      };
+      await this.putManifest(repository, tag, Buffer.from(JSON.stringify(merged)), MediaType.ociIndex);
+    }
+    await this.putManifest(repository, referrerTag(subject.digest, digest), bytes, mediaType);
     return { digest };
   }
 

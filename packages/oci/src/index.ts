@@ -20,7 +20,7 @@ export type { Credentials } from './docker-config.js';
 export { DigestMismatchError, RegistryError } from './errors.js';
 export { mergeIntoTag, type TagMerge } from './merge.js';
 export { type ImageReference, InvalidReferenceError, isTag, parseReference } from './reference.js';
-export { fallbackTag } from './referrers.js';
+export { fallbackTag, referrerTag } from './referrers.js';
 export { MAX_LIST_PAGES } from './request.js';
 export type { RetryOptions } from './retry.js';
 export {

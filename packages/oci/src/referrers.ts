@@ -5,6 +5,27 @@ export function fallbackTag(subjectDigest: string): string {
   return subjectDigest.replace(':', '-');
 }
 
+/** Hex digits of the referrer's digest in its own tag: 128 bits, within the 128 characters a tag may have. */
+const OWN_TAG_HEX = 32;
+
+/**
+ * The tag one referrer is kept under, beside the shared fallback index, on a registry without the
+ * referrers API: `sha256-<subject hex>.<first 32 hex of the referrer's digest>.ref`. Only the writer of
+ * that referrer writes it, so no read-modify-write of another writer can drop it.
+ */
+export function referrerTag(subjectDigest: string, referrerDigest: string): string {
+  const hex = referrerDigest.slice(referrerDigest.indexOf(':') + 1);
+  return `${fallbackTag(subjectDigest)}.${hex.slice(0, OWN_TAG_HEX)}.ref`;
+}
+
+/** The digest prefix (`sha256:<32 hex>`) a referrerTag() of this subject names; undefined for any other tag. */
+export function referrerTagDigestPrefix(tag: string, subjectDigest: string): string | undefined {
+  const head = `${fallbackTag(subjectDigest)}.`;
+  if (!tag.startsWith(head) || !tag.endsWith('.ref')) return undefined;
+  const hex = tag.slice(head.length, -'.ref'.length);
+  return new RegExp(`^[0-9a-f]{${OWN_TAG_HEX}}$`).test(hex) ? `sha256:${hex}` : undefined;
+}
+
 export function emptyIndex(): ImageIndex {
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
 }
