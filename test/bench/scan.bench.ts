@@ -1,22 +1,24 @@
-// scan-gate on a generated Trivy report with 100,000 vulnerabilities: the whole gate (read, merge,
-// policy, SARIF written and gzipped) against JSON.parse of the same file alone, and peak RSS. Each
-// measurement runs in its own Node 24 child, so the RSS peak belongs to that work alone
-// (process.resourceUsage().maxRSS; /usr/bin/time is not installed here).
-import { spawnSync } from 'node:child_process';
-import { open, readFile, stat } from 'node:fs/promises';
+// scan-gate as a runner times a step: its built bundle (actions/scan-gate/dist/index.js) started as its
+// own Node 24 process with the runner's INPUT_* variables and command files, from spawn to exit, next to
+// a reference process that only reads the same report and JSON.parses it, alternating in one loop. Two
+// generated Trivy reports of 100,000 vulnerabilities: lean records (about 47 MB) and full ones (about
+// 188 MB). Peak RSS comes from the process itself (process.resourceUsage().maxRSS, written on exit by a
+// preload given to both processes alike; /usr/bin/time is not installed here).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { makeTempDir, node24, repoRoot } from '@digestline/local';
-import { runGate } from '../../packages/scan/src/index.js';
+import { inputEnvName, makeTempDir, node24, parseCommandFile, repoRoot } from '@digestline/local';
+import { parse as parseYaml } from 'yaml';
 import { type BenchTable, round } from './lib.js';
 
 const VULNERABILITIES = 100_000;
 const TARGETS = 100;
-const RUNS = 3;
+const RUNS = 5;
 const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'MEDIUM', 'LOW', 'LOW', 'UNKNOWN'];
 
 /** One vulnerability shaped like Trivy 0.6x writes it for a language package in an image. */
-function vulnerability(i: number): object {
+export function fullVulnerability(i: number): object {
   const id = `CVE-${2015 + (i % 10)}-${String(10_000 + i)}`;
   const name = `package-${i % 5_000}`;
   const installed = `${i % 7}.${i % 13}.${i % 3}`;
@@ -43,10 +45,9 @@ function vulnerability(i: number): object {
       URL: 'https://github.com/advisories?query=type%3Areviewed+ecosystem%3Anpm',
     },
     Title: `${name}: uncontrolled resource consumption when parsing crafted input`,
-    Description: `A flaw was found in ${name} before ${fixed || 'any released version'}. Parsing a crafted input causes excessive CPU and memory consumption, which lets a remote attacker cause a denial of service. Applications that pass untrusted data to the affected function are vulnerable.`,
+    Description: `A flaw was found in ${name} before ${fixed || 'any released version'}. Parsing a crafted input causes excessive CPU and memory consumption, which lets a remote attacker cause a denial of service.`,
     Severity: severity,
     CweIDs: ['CWE-400'],
-    VendorSeverity: { ghsa: 3, nvd: 3 },
     CVSS: {
       ghsa: { V3Vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H', V3Score: 7.5 },
       nvd: { V3Vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H', V3Score: 7.5 },
@@ -54,19 +55,41 @@ function vulnerability(i: number): object {
     References: [
       `https://github.com/advisories/GHSA-${(i % 9000) + 1000}-abcd-efgh`,
       `https://nvd.nist.gov/vuln/detail/${id}`,
-      `https://www.npmjs.com/package/${name}`,
     ],
     PublishedDate: '2024-03-04T16:15:08.977Z',
     LastModifiedDate: '2024-11-21T09:03:15.687Z',
   };
 }
 
-/** Written target by target, so the generator never holds the whole report as one string. */
-async function generate(path: string): Promise<void> {
+/** The same vulnerability with only the fields Trivy always writes: 100,000 of them make about 47 MB. */
+export function leanVulnerability(i: number): object {
+  const id = `CVE-${2015 + (i % 10)}-${String(10_000 + i)}`;
+  const name = `package-${i % 5_000}`;
+  const installed = `${i % 7}.${i % 13}.${i % 3}`;
+  const fixed = i % 4 === 0 ? '' : `${(i % 7) + 1}.0.0`;
+  return {
+    VulnerabilityID: id,
+    PkgID: `${name}@${installed}`,
+    PkgName: name,
+    PkgIdentifier: { PURL: `pkg:npm/${name}@${installed}` },
+    InstalledVersion: installed,
+    FixedVersion: fixed,
+    Status: fixed ? 'fixed' : 'affected',
+    SeveritySource: 'ghsa',
+    Title: `${name}: uncontrolled resource consumption`,
+    Severity: SEVERITIES[i % SEVERITIES.length] as string,
+  };
+}
+
+/**
+ * Written target by target, indented as Trivy writes it (two spaces), so the generator never holds the
+ * whole report as one string.
+ */
+export async function generate(path: string, vulnerability: (i: number) => object): Promise<void> {
   const file = await open(path, 'w');
   try {
     await file.write(
-      `{"SchemaVersion":2,"CreatedAt":"2026-06-15T12:00:00Z","ArtifactName":"registry.example/app:1.2.3","ArtifactType":"container_image","Metadata":{"OS":{"Family":"debian","Name":"12.11"}},"Results":[`,
+      '{\n  "SchemaVersion": 2,\n  "CreatedAt": "2026-06-15T12:00:00Z",\n  "ArtifactName": "registry.example/app:1.2.3",\n  "ArtifactType": "container_image",\n  "Metadata": {\n    "OS": {\n      "Family": "debian",\n      "Name": "12.11"\n    }\n  },\n  "Results": [\n',
     );
     const perTarget = VULNERABILITIES / TARGETS;
     for (let t = 0; t < TARGETS; t++) {
@@ -77,116 +100,193 @@ async function generate(path: string): Promise<void> {
         Type: 'node-pkg',
         Vulnerabilities: vulnerabilities,
       };
-      await file.write(`${t === 0 ? '' : ','}${JSON.stringify(result, null, 2)}`);
+      const text = JSON.stringify(result, null, 2).replace(/\n/g, '\n    ');
+      await file.write(`${t === 0 ? '' : ',\n'}    ${text}`);
     }
-    await file.write(']}\n');
+    await file.write('\n  ]\n}\n');
   } finally {
     await file.close();
   }
 }
 
-interface Measurement {
+// Loaded into both processes with --require: the peak RSS of the process, written as it exits.
+const RSS_PRELOAD = `process.on('exit', () => require('node:fs').writeFileSync(process.env.BENCH_MAXRSS_FILE, String(process.resourceUsage().maxRSS)));\n`;
+
+// The reference: read the file, JSON.parse it, and nothing else (prints how long JSON.parse took).
+const REFERENCE = `const { readFileSync } = require('node:fs');
+const text = readFileSync(process.argv[1], 'utf8');
+const started = performance.now();
+const report = JSON.parse(text);
+const ms = performance.now() - started;
+if (!Array.isArray(report.Results)) process.exit(9);
+console.log(ms);`;
+
+interface Run {
   ms: number;
-  parseMs?: number;
   maxRssKiB: number;
-  results?: number;
-  blocking?: number;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
 }
 
-/** What a child does: `idle` (the runtime alone), `parse` (read + JSON.parse) or `gate`. */
-async function child(mode: string, report: string): Promise<Measurement> {
-  if (mode === 'idle') return { ms: 0, maxRssKiB: process.resourceUsage().maxRSS };
-  if (mode === 'parse') {
-    const started = performance.now();
-    const text = await readFile(report, 'utf8');
-    const parseStarted = performance.now();
-    const parsed = JSON.parse(text) as { Results: unknown[] };
-    const ended = performance.now();
-    if (parsed.Results.length !== TARGETS) throw new Error('the generated report did not parse as written');
-    return { ms: ended - started, parseMs: ended - parseStarted, maxRssKiB: process.resourceUsage().maxRSS };
-  }
-  const dir = join(report, '..');
+/** Starts `args` under Node 24 with the RSS preload; wall time from spawn to exit. */
+async function timed(args: string[], options: { cwd: string; env: Record<string, string>; rssFile: string }) {
   const started = performance.now();
-  const outcome = await runGate({
-    reports: ['report.json'],
-    cwd: dir,
-    threshold: 'high',
-    ignoreUnfixed: false,
-    category: 'bench',
-    dockerfile: 'Dockerfile',
-    sarif: 'out/scan-gate.sarif',
+  const { exitCode, stdout, stderr } = await new Promise<Omit<Run, 'ms' | 'maxRssKiB'>>((resolve, reject) => {
+    const child = spawn(node24, ['--require', join(options.cwd, '..', 'rss.cjs'), ...args], {
+      cwd: options.cwd,
+      env: { ...options.env, BENCH_MAXRSS_FILE: options.rssFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ exitCode: code, stdout: out, stderr: err }));
   });
-  return {
-    ms: performance.now() - started,
-    maxRssKiB: process.resourceUsage().maxRSS,
-    results: outcome.sarif.results,
-    blocking: outcome.blocking.length,
-  };
+  const ms = performance.now() - started;
+  const maxRssKiB = Number(await readFile(options.rssFile, 'utf8'));
+  return { ms, maxRssKiB, exitCode, stdout, stderr };
 }
 
-function measure(mode: string, report: string): Measurement {
-  const run = spawnSync(node24, ['--import', 'tsx', fileURLToPath(import.meta.url), mode, report], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024,
+const bundle = join(repoRoot, 'actions', 'scan-gate', 'dist', 'index.js');
+
+/** The environment a runner gives the step: action.yml's defaults, our inputs, the command files. */
+async function stepEnvironment(dir: string, workspace: string): Promise<Record<string, string>> {
+  const manifest = parseYaml(
+    await readFile(join(repoRoot, 'actions', 'scan-gate', 'action.yml'), 'utf8'),
+  ) as {
+    inputs: Record<string, { default?: unknown }>;
+  };
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_ENV: join(dir, 'env'),
+    GITHUB_PATH: join(dir, 'path'),
+  };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_REPOSITORY: 'octo-org/octo-repo',
+    GITHUB_SHA: 'ffac537e6cbbf934b08745a378932722df287a53',
+    GITHUB_REF: 'refs/heads/main',
+    RUNNER_OS: 'Linux',
+    RUNNER_TEMP: join(dir, 'runner-temp'),
+    ...files,
+  };
+  for (const [name, spec] of Object.entries(manifest.inputs)) {
+    if (spec.default !== undefined && !String(spec.default).includes('${{'))
+      env[inputEnvName(name)] = String(spec.default);
+  }
+  Object.assign(env, {
+    [inputEnvName('reports')]: 'report.json',
+    [inputEnvName('severity-threshold')]: 'high',
+    [inputEnvName('fail-on')]: 'never',
+    [inputEnvName('category')]: 'bench',
   });
-  if (run.status !== 0) throw new Error(`bench child ${mode} failed (${run.status}): ${run.stderr}`);
-  return JSON.parse(run.stdout.trim().split('\n').at(-1) as string) as Measurement;
+  return env;
 }
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
+/** One report size: RUNS × (reference, then scan-gate), each its own process. */
+async function measureSize(dir: string, label: string, vulnerability: (i: number) => object) {
+  const workspace = join(dir, label);
+  await mkdir(join(dir, 'runner-temp'), { recursive: true });
+  await mkdir(workspace, { recursive: true });
+  const report = join(workspace, 'report.json');
+  await generate(report, vulnerability);
+  const { size } = await stat(report);
+  const env = await stepEnvironment(dir, workspace);
+  const rssFile = join(dir, 'maxrss');
+  const reference: Run[] = [];
+  const parseMs: number[] = [];
+  const gate: Run[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const ref = await timed(['-e', REFERENCE, report], {
+      cwd: workspace,
+      env: { PATH: env.PATH as string },
+      rssFile,
+    });
+    if (ref.exitCode !== 0) throw new Error(`the reference process failed (${ref.exitCode}): ${ref.stderr}`);
+    reference.push(ref);
+    parseMs.push(Number(ref.stdout.trim()));
+    for (const file of ['output', 'summary.md', 'state', 'env', 'path']) await writeFile(join(dir, file), '');
+    const run = await timed([bundle], { cwd: workspace, env, rssFile });
+    if (run.exitCode !== 0) throw new Error(`scan-gate failed (${run.exitCode}): ${run.stdout.slice(-2000)}`);
+    gate.push(run);
+  }
+  const outputs = await readFile(join(dir, 'output'), 'utf8');
+  const last = gate.at(-1) as Run;
+  const sarif = await stat(join(workspace, 'scan-gate.sarif'));
+  return {
+    label,
+    sizeMiB: size / 1024 / 1024,
+    referenceMs: median(reference.map((r) => r.ms)),
+    parseMs: median(parseMs),
+    referenceRss: median(reference.map((r) => r.maxRssKiB)),
+    gateMs: median(gate.map((r) => r.ms)),
+    gateRss: median(gate.map((r) => r.maxRssKiB)),
+    blocking: parseCommandFile(outputs).blocking,
+    annotations: last.stdout.split('\n').filter((line) => /^::(error|warning|notice)/.test(line)).length,
+    sarifMiB: sarif.size / 1024 / 1024,
+  };
+}
+
 export default async function scanBench(): Promise<BenchTable> {
+  if (!existsSync(bundle))
+    throw new Error(`${bundle} is missing: build it with node scripts/build.mjs scan-gate`);
   const temp = await makeTempDir('scan-bench');
   try {
-    const report = join(temp.path, 'report.json');
-    await generate(report);
-    const { size } = await stat(report);
-    const runs = (mode: string) => Array.from({ length: RUNS }, () => measure(mode, report));
-    const idle = [measure('idle', report)];
-    const parse = runs('parse');
-    const gate = runs('gate');
+    await writeFile(join(temp.path, 'rss.cjs'), RSS_PRELOAD);
+    const sizes = [
+      await measureSize(temp.path, 'lean', leanVulnerability),
+      await measureSize(temp.path, 'full', fullVulnerability),
+    ];
     const mib = (kib: number) => round(kib / 1024);
-    const sizeMiB = size / 1024 / 1024;
-    const parseMs = median(parse.map((m) => m.parseMs ?? 0));
-    const readParseMs = median(parse.map((m) => m.ms));
-    const gateMs = median(gate.map((m) => m.ms));
-    const rss = (ms: Measurement[]) => median(ms.map((m) => m.maxRssKiB));
+    const rows = sizes.flatMap((s) => [
+      [
+        `${round(s.sizeMiB)} MiB`,
+        `reference: read + JSON.parse (JSON.parse alone ${round(s.parseMs)} ms)`,
+        round(s.referenceMs),
+        1,
+        mib(s.referenceRss),
+        round(s.referenceRss / 1024 / s.sizeMiB, 2),
+      ],
+      [
+        `${round(s.sizeMiB)} MiB`,
+        'scan-gate, built bundle, whole step',
+        round(s.gateMs),
+        round(s.gateMs / s.referenceMs, 2),
+        mib(s.gateRss),
+        round(s.gateRss / 1024 / s.sizeMiB, 2),
+      ],
+    ]);
     return {
       name: 'scan',
-      title: `scan-gate on a Trivy report with ${VULNERABILITIES.toLocaleString('en')} vulnerabilities (${round(sizeMiB)} MiB), median of ${RUNS} runs, each in its own Node 24 process`,
-      columns: ['work', 'ms', '× JSON.parse', 'peak RSS MiB', '× file size'],
-      rows: [
-        ['Node 24 + tsx, nothing else (1 run)', '', '', mib(rss(idle)), round(rss(idle) / 1024 / sizeMiB, 2)],
-        ['JSON.parse alone', round(parseMs), 1, '', ''],
-        [
-          'readFile + JSON.parse',
-          round(readParseMs),
-          round(readParseMs / parseMs, 2),
-          mib(rss(parse)),
-          round(rss(parse) / 1024 / sizeMiB, 2),
-        ],
-        [
-          'scan-gate: read, merge, gate, SARIF (gzipped, written)',
-          round(gateMs),
-          round(gateMs / parseMs, 2),
-          mib(rss(gate)),
-          round(rss(gate) / 1024 / sizeMiB, 2),
-        ],
-      ],
+      title: `scan-gate on Trivy reports of ${VULNERABILITIES.toLocaleString('en')} vulnerabilities, each run its own Node 24 process (median of ${RUNS}, reference and scan-gate alternating)`,
+      columns: ['report', 'process', 'ms', '× reference', 'peak RSS MiB', '× file size'],
+      rows,
       notes: [
-        `targets: total ≤ 2× JSON.parse, peak RSS ≤ 4× the file size (${round(sizeMiB)} MiB).`,
-        `gate: ${gate[0]?.blocking} blocking; SARIF holds ${gate[0]?.results} results (GitHub's 25,000 limit, most severe kept).`,
-        'peak RSS includes the runtime and the TypeScript loader (first row).',
+        'targets: scan-gate ≤ 2× the reference process at both sizes; peak RSS ≤ 4× the file size.',
+        ...sizes.map(
+          (s) =>
+            `${round(s.sizeMiB)} MiB: ${s.blocking} blocking; SARIF ${round(s.sarifMiB)} MiB (GitHub's 25,000 results, most severe kept); ${s.annotations} annotation lines.`,
+        ),
+        'both processes carry the same one-line --require preload that records peak RSS at exit.',
       ],
     };
   } finally {
     await temp.remove();
   }
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [mode = 'idle', report = ''] = process.argv.slice(2);
-  console.log(JSON.stringify(await child(mode, report)));
 }

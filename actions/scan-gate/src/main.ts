@@ -20,14 +20,13 @@ import {
 import { ISSUE_LABEL, OUTPUT } from './constants.js';
 import { type Inputs, readInputs } from './inputs.js';
 import { annotateOutcome, failureMessage, summarySections } from './report.js';
-import { scanWithTrivy } from './trivy.js';
 
 export async function main(inputs: Inputs = readInputs()): Promise<void> {
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
   // The policy is read before Trivy runs: it names the only settings files Trivy may read.
   const scanned =
     inputs.scanImage !== undefined || inputs.scanPath !== undefined
-      ? await scanWithTrivy(
+      ? await (await import('./trivy.js')).scanWithTrivy(
           inputs,
           await loadPolicy(inputs.policy, workspace, new Date()),
           workspace,
@@ -37,6 +36,7 @@ export async function main(inputs: Inputs = readInputs()): Promise<void> {
   const outcome = await runGate({
     ...inputs,
     cwd: workspace,
+    gzip: inputs.uploadSarif,
     generated: scanned
       ? [{ path: scanned.report, name: `trivy ${inputs.scanImage ?? inputs.scanPath}` }]
       : [],
@@ -56,7 +56,8 @@ export async function main(inputs: Inputs = readInputs()): Promise<void> {
         ...context.repo,
         commitSha: context.sha,
         ref: context.ref,
-        gzipped: outcome.sarif.gzipped,
+        // Made beside the file because `gzip` was asked for above.
+        gzipped: outcome.sarif.gzipped as Buffer,
       });
     }
     if (inputs.createIssues) {

@@ -491,7 +491,8 @@ describe('running Trivy (a stand-in executable: Trivy cannot be installed on the
     for (const name of ['--config', '--ignorefile', '--secret-config']) {
       expect(flag(plain.args, name).startsWith(workspace.path)).toBe(false);
     }
-    expect(plain.sizes).toEqual(['--config 0', '--ignorefile 0', '--secret-config 0']);
+    // Empty mappings (`{}`) for the YAML files, an empty ignore file.
+    expect(plain.sizes).toEqual(['--config 3', '--ignorefile 0', '--secret-config 3']);
     expect(plain.cwd.startsWith(workspace.path)).toBe(false);
 
     await place({ 'policy.yml': 'trivy:\n  ignorefile: .trivyignore\n  config: trivy.yaml\n' });
@@ -500,7 +501,7 @@ describe('running Trivy (a stand-in executable: Trivy cannot be installed on the
     expect(flag(named.args, '--ignorefile')).toBe(join(workspace.path, '.trivyignore'));
     expect(flag(named.args, '--config')).toBe(join(workspace.path, 'trivy.yaml'));
     expect(flag(named.args, '--secret-config').startsWith(workspace.path)).toBe(false);
-    expect(named.sizes).toEqual(['--config 16', '--ignorefile 14', '--secret-config 0']);
+    expect(named.sizes).toEqual(['--config 16', '--ignorefile 14', '--secret-config 3']);
   });
 
   test('a Trivy file the policy names but the workspace lacks stops the step before Trivy runs', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ScanInputError } from './errors.js';
 import { type Finding, mergeFindings, type Severity } from './finding.js';
@@ -12,7 +12,7 @@ import {
 } from './policy.js';
 import type { Report } from './readers/index.js';
 import { findReports, readReportFile } from './reports.js';
-import { type SarifLimits, type SarifOutput, writeSarif } from './sarif.js';
+import { type SarifFile, type SarifLimits, writeSarifFile } from './sarif.js';
 
 export interface GateRun {
   /** Report paths and globs, relative to `cwd`. */
@@ -31,6 +31,8 @@ export interface GateRun {
   now?: Date;
   toolVersion?: string;
   limits?: SarifLimits;
+  /** Keep the SARIF gzipped in the outcome, to upload it. */
+  gzip?: boolean;
 }
 
 export interface GateOutcome extends GateResult {
@@ -38,7 +40,7 @@ export interface GateOutcome extends GateResult {
   /** Every finding after merging, before the policy. */
   merged: Finding[];
   policy: Policy;
-  sarif: Omit<SarifOutput, 'text'> & { path: string };
+  sarif: SarifFile & { path: string };
 }
 
 /** Reads the policy file at `path` (relative to `cwd`); the empty policy when there is none. */
@@ -73,11 +75,12 @@ export async function runGate(run: GateRun): Promise<GateOutcome> {
     run.reports.length > 0 || generated.length === 0 ? await findReports(run.reports, run.cwd) : [];
   const files = [...found.map((file) => ({ path: resolve(run.cwd, file), name: file })), ...generated];
   const reports: GateOutcome['reports'] = [];
-  const all: Finding[] = [];
+  let all: Finding[] = [];
   for (const { path, name } of files) {
     const report = await readReportFile(path, name);
     reports.push({ file: name, format: report.format, findings: report.findings.length });
-    for (const finding of report.findings) all.push(finding);
+    if (reports.length === 1) all = report.findings;
+    else for (const finding of report.findings) all.push(finding);
   }
   const merged = mergeFindings(all);
   const result = evaluate(merged, {
@@ -88,15 +91,16 @@ export async function runGate(run: GateRun): Promise<GateOutcome> {
   });
   // Waived findings stay in, suppressed with their reason, so their alerts read as dismissed rather than
   // fixed; findings the gate did not judge (kinds, ignore-unfixed) stay out.
-  const { text, ...sarif } = writeSarif(result.findings, {
+  const path = resolve(run.cwd, run.sarif);
+  await mkdir(dirname(path), { recursive: true });
+  const sarif = await writeSarifFile(result.findings, {
     category: run.category,
     dockerfile: run.dockerfile,
     toolVersion: run.toolVersion,
     limits: run.limits,
     waived: result.waived,
+    path,
+    gzip: run.gzip,
   });
-  const path = resolve(run.cwd, run.sarif);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, text);
   return { ...result, reports, merged, policy, sarif: { ...sarif, path: run.sarif } };
 }

@@ -13,6 +13,7 @@ export {
   type Severity,
   severityFromScore,
   severityRank,
+  sortFindings,
 } from './finding.js';
 export { type GateOutcome, type GateRun, loadPolicy, runGate } from './gate.js';
 export {
@@ -45,12 +46,14 @@ export {
   FINGERPRINT_KEY,
   GITHUB_SARIF_LIMITS,
   SARIF_TOOL_VERSION,
+  type SarifFile,
   type SarifLimits,
   type SarifOptions,
   type SarifOutput,
   type SarifTruncation,
   sarifLimitProblems,
   writeSarif,
+  writeSarifFile,
 } from './sarif.js';
 export {
   type DatabaseCache,

@@ -11,7 +11,6 @@ import {
 } from 'yaml';
 import { ScanInputError } from './errors.js';
 import {
-  compareFindings,
   countBySeverity,
   type Finding,
   KINDS,
@@ -19,6 +18,7 @@ import {
   SEVERITIES,
   type Severity,
   severityRank,
+  sortFindings,
 } from './finding.js';
 
 export interface Waiver {
@@ -357,7 +357,7 @@ export function evaluate(all: Finding[], options: GateOptions): GateResult {
     }
     findings.push(finding);
   }
-  findings.sort(compareFindings);
+  sortFindings(findings);
   const counts = countBySeverity(findings);
   const threshold = severityRank(options.threshold);
   const budgets: BudgetResult[] = (Object.entries(policy.budgets) as [Severity, number][]).map(

@@ -1,5 +1,7 @@
-import { gzipSync } from 'node:zlib';
-import { compareFindings, type Finding, fingerprint, type Severity } from './finding.js';
+import { once } from 'node:events';
+import { open } from 'node:fs/promises';
+import { constants, createGzip, type Gzip, gzipSync } from 'node:zlib';
+import { compareFindings, type Finding, fingerprint, type Severity, sortFindings } from './finding.js';
 
 /** GitHub's documented limits for one SARIF upload to code scanning. */
 export interface SarifLimits {
@@ -102,67 +104,65 @@ function listed(items: string[], max = 5): string {
   return shown.length > 1 ? `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}` : (shown[0] ?? '');
 }
 
+const q = (text: string) => JSON.stringify(text);
+
+// Most rules have one finding: no Set for a list of one.
+const distinct = (values: string[]) => (values.length < 2 ? values : [...new Set(values)]);
+
 /**
  * GitHub requires a full description on every rule: what the finding is, where, and whether a fix
- * exists, in sentences built from the findings of the rule.
+ * exists, in sentences built from the findings of the rule (collected in one pass over them).
  */
-function fullDescription(id: string, findings: Finding[]): string {
-  const [worst] = findings as [Finding];
+function rule(id: string, findings: Finding[]): string {
+  const worst = findings[0] as Finding;
+  const packages: string[] = [];
+  const tools: string[] = [];
+  const fixedVersions: string[] = [];
+  const places: string[] = [];
+  const fixes: string[] = [];
+  let allFixed = true;
+  let top = 0;
+  for (const f of findings) {
+    for (const tool of f.tools) tools.push(tool);
+    if (f.package) {
+      packages.push(f.package);
+      fixes.push(`- ${f.package}: ${fixText(f)}`);
+    }
+    if (f.fixedVersion) fixedVersions.push(f.fixedVersion);
+    else allFixed = false;
+    const place = f.location?.file || f.artifactPath;
+    if (place) places.push(place);
+    if ((f.cvss ?? 0) > top) top = f.cvss as number;
+  }
   const title = worst.title.trim() && worst.title.trim() !== id ? ` ${sentence(worst.title)}` : '';
-  const packages = [...new Set(findings.flatMap((f) => (f.package ? [f.package] : [])))];
-  const tools = listed([...new Set(findings.flatMap((f) => f.tools))]);
+  const by = listed(distinct(tools));
+  let description: string;
   if (worst.kind === 'vulnerability') {
-    const where = packages.length > 0 ? ` in ${listed(packages)}` : '';
-    const fixed = [...new Set(findings.flatMap((f) => (f.fixedVersion ? [f.fixedVersion] : [])))];
+    const where = packages.length > 0 ? ` in ${listed(distinct(packages))}` : '';
+    const fixed = distinct(fixedVersions);
     const fix =
       fixed.length === 0
         ? 'No fixed version is available yet.'
-        : findings.every((f) => f.fixedVersion)
+        : allFixed
           ? `Fixed in ${listed(fixed)}.`
           : `Fixed in ${listed(fixed)} for some of the findings; the others have no fixed version yet.`;
-    return `${id} is a ${worst.severity}-severity vulnerability${where}, reported by ${tools}.${title} ${fix}`;
+    description = `${id} is a ${worst.severity}-severity vulnerability${where}, reported by ${by}.${title} ${fix}`;
+  } else {
+    const where = places.length > 0 ? ` in ${listed(distinct(places))}` : '';
+    const what = worst.kind === 'secret' ? 'exposed secret' : 'misconfiguration';
+    description = `${id} is a ${worst.severity}-severity ${what}${where}, reported by ${by}.${title}`;
   }
-  const files = [
-    ...new Set(
-      findings.flatMap((f) =>
-        f.location?.file ? [f.location.file] : f.artifactPath ? [f.artifactPath] : [],
-      ),
-    ),
-  ];
-  const where = files.length > 0 ? ` in ${listed(files)}` : '';
-  const what = worst.kind === 'secret' ? 'exposed secret' : 'misconfiguration';
-  return `${id} is a ${worst.severity}-severity ${what}${where}, reported by ${tools}.${title}`;
-}
-
-function rule(id: string, findings: Finding[]): Record<string, unknown> {
-  const [worst] = findings as [Finding];
-  // A reduce, not Math.max(...): a rule can have more findings than a call takes arguments.
-  const top = Math.min(
-    10,
-    findings.reduce((max, f) => Math.max(max, f.cvss ?? 0), 0),
-  );
-  const score = top > 0 ? top.toFixed(1) : FIXED_SCORE[worst.severity];
-  const fixes = [...new Set(findings.filter((f) => f.package).map((f) => `- ${f.package}: ${fixText(f)}`))];
+  const score = top > 0 ? Math.min(10, top).toFixed(1) : FIXED_SCORE[worst.severity];
+  const affected = distinct(fixes).slice(0, 50);
   const help = [
     `${worst.title}`,
     `Severity: ${worst.severity}`,
-    ...(fixes.length > 0 ? ['', 'Affected packages:', ...fixes.slice(0, 50)] : []),
+    ...(affected.length > 0 ? ['', 'Affected packages:', ...affected] : []),
   ].join('\n');
   const uri = helpUri(id);
-  return {
-    id,
-    name: NAME[worst.kind],
-    shortDescription: { text: worst.title.slice(0, 1000) },
-    fullDescription: { text: fullDescription(id, findings).slice(0, 1000) },
-    ...(uri ? { helpUri: uri } : {}),
-    help: { text: help },
-    defaultConfiguration: { level: LEVEL[worst.severity] },
-    properties: {
-      ...(score === undefined ? {} : { 'security-severity': score }),
-      precision: 'very-high',
-      tags: ['security', worst.kind, worst.severity],
-    },
-  };
+  // Written out rather than built as objects and stringified: the same text (JSON.stringify for every
+  // value that could need escaping), without eight objects per rule for the collector.
+  return `{"id":${q(id)},"name":"${NAME[worst.kind]}","shortDescription":{"text":${q(worst.title.slice(0, 1000))}},"fullDescription":{"text":${q(description.slice(0, 1000))}},${uri ? `"helpUri":${q(uri)},` : ''}"help":{"text":${q(help)}},"defaultConfiguration":{"level":"${LEVEL[worst.severity]}"},"properties":{${score === undefined ? '' : `"security-severity":"${score}",`}"precision":"very-high","tags":["security","${worst.kind}","${worst.severity}"]}}`;
 }
 
 function result(
@@ -170,54 +170,43 @@ function result(
   ruleIndex: number,
   dockerfile: string,
   waiverReason: string | undefined,
-): Record<string, unknown> {
+): string {
   const what = packageLabel(finding);
   const fix = fixText(finding);
-  const message = [
-    `${finding.id} (${finding.severity})${what ? ` in ${what}` : ''}${fix ? `, ${fix}` : ''}: ${finding.title}`,
-    `Reported by ${finding.tools.join(', ')} in ${finding.targets.join(', ')}${finding.artifactPath ? ` at ${finding.artifactPath}` : ''}.`,
-  ].join('\n');
+  const message = `${finding.id} (${finding.severity})${what ? ` in ${what}` : ''}${fix ? `, ${fix}` : ''}: ${finding.title}\nReported by ${finding.tools.join(', ')} in ${finding.targets.join(', ')}${finding.artifactPath ? ` at ${finding.artifactPath}` : ''}.`;
   const file = finding.location?.file ?? dockerfile;
   const startLine = finding.location?.file ? Math.max(1, finding.location.line ?? 1) : 1;
   const endLine = finding.location?.endLine;
-  return {
-    ruleId: finding.id,
-    ruleIndex,
-    level: LEVEL[finding.severity],
-    message: { text: message },
-    locations: [
-      {
-        physicalLocation: {
-          artifactLocation: { uri: file },
-          region: { startLine, ...(endLine && endLine >= startLine ? { endLine } : {}) },
-        },
-      },
-    ],
-    partialFingerprints: { [FINGERPRINT_KEY]: fingerprint(finding) },
-    ...(waiverReason === undefined
-      ? {}
-      : { suppressions: [{ kind: 'external', status: 'accepted', justification: waiverReason }] }),
-  };
+  const region =
+    endLine && endLine >= startLine
+      ? `{"startLine":${JSON.stringify(startLine)},"endLine":${JSON.stringify(endLine)}}`
+      : `{"startLine":${JSON.stringify(startLine)}}`;
+  const suppression =
+    waiverReason === undefined
+      ? ''
+      : `,"suppressions":[{"kind":"external","status":"accepted","justification":${q(waiverReason)}}]`;
+  return `{"ruleId":${q(finding.id)},"ruleIndex":${ruleIndex},"level":"${LEVEL[finding.severity]}","message":{"text":${q(message)}},"locations":[{"physicalLocation":{"artifactLocation":{"uri":${q(file)}},"region":${region}}}],"partialFingerprints":{"${FINGERPRINT_KEY}":"${fingerprint(finding)}"}${suppression}}`;
 }
 
+// Rules and results are serialised this many at a time: a streamed log is never one string in memory.
+const BATCH = 1_000;
+
 /**
- * The log is assembled from one JSON text per rule and per result instead of one object graph: with
- * 25,000 results that graph would outlive its use by the whole serialisation, next to the report.
+ * The log as a sequence of JSON texts, rules and results a batch at a time, so that it can be written
+ * while it is made; joined, they are the compact log.
  */
-function build(findings: Finding[], options: SarifOptions, reasons: Map<Finding, string>): string {
+function* logText(
+  findings: Finding[],
+  options: SarifOptions,
+  reasons: Map<Finding, string>,
+): Generator<string> {
   const byRule = new Map<string, Finding[]>();
   for (const finding of findings) {
     const group = byRule.get(finding.id);
     if (group) group.push(finding);
     else byRule.set(finding.id, [finding]);
   }
-  const index = new Map([...byRule.keys()].map((id, i) => [id, i]));
-  const rules = [...byRule].map(([id, group]) => JSON.stringify(rule(id, group)));
-  const results = findings.map((finding) =>
-    JSON.stringify(
-      result(finding, index.get(finding.id) as number, options.dockerfile, reasons.get(finding)),
-    ),
-  );
+  const index = new Map<string, number>();
   const version = options.toolVersion || SARIF_TOOL_VERSION;
   const driver = {
     name: 'digestline scan-gate',
@@ -225,28 +214,67 @@ function build(findings: Finding[], options: SarifOptions, reasons: Map<Finding,
     version,
     ...(SEMVER.test(version) ? { semanticVersion: version } : {}),
   };
-  const driverText = JSON.stringify(driver).slice(0, -1);
-  return [
-    '{"$schema":"https://json.schemastore.org/sarif-2.1.0.json","version":"2.1.0","runs":[{"tool":{"driver":',
-    `${driverText},"rules":[${rules.join(',')}]}},`,
-    `"automationDetails":${JSON.stringify({ id: `${options.category}/` })},`,
-    `"results":[${results.join(',')}]}]}`,
-  ].join('');
+  yield `{"$schema":"https://json.schemastore.org/sarif-2.1.0.json","version":"2.1.0","runs":[{"tool":{"driver":${JSON.stringify(driver).slice(0, -1)},"rules":[`;
+  let batch: string[] = [];
+  for (const [id, group] of byRule) {
+    index.set(id, index.size);
+    batch.push(rule(id, group));
+    if (batch.length === BATCH) {
+      yield `${index.size > BATCH ? ',' : ''}${batch.join(',')}`;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield `${index.size > batch.length ? ',' : ''}${batch.join(',')}`;
+  yield `]}},"automationDetails":${JSON.stringify({ id: `${options.category}/` })},"results":[`;
+  batch = [];
+  for (let i = 0; i < findings.length; i++) {
+    const finding = findings[i] as Finding;
+    batch.push(result(finding, index.get(finding.id) as number, options.dockerfile, reasons.get(finding)));
+    if (batch.length === BATCH || i === findings.length - 1) {
+      yield `${i >= batch.length ? ',' : ''}${batch.join(',')}`;
+      batch = [];
+    }
+  }
+  yield ']}]}';
 }
+
+/** Up to this size a log is written indented, for people who open it; above, compact. */
+const PRETTY_BYTES = 256 * 1024;
+
+function isSorted(findings: readonly Finding[]): boolean {
+  for (let i = 1; i < findings.length; i++) {
+    if (compareFindings(findings[i - 1] as Finding, findings[i] as Finding) > 0) return false;
+  }
+  return true;
+}
+
+/**
+ * The results in the order they are kept: open findings most severe first, then waived ones. Findings
+ * that arrive sorted (the gate's are) are neither copied nor sorted again.
+ */
+function ranked(all: Finding[], options: SarifOptions): { sorted: Finding[]; reasons: Map<Finding, string> } {
+  const reasons = new Map((options.waived ?? []).map(({ finding, waiver }) => [finding, waiver.reason]));
+  const open = isSorted(all) ? all : sortFindings([...all]);
+  if (reasons.size === 0) return { sorted: open, reasons };
+  return { sorted: [...open, ...sortFindings([...reasons.keys()])], reasons };
+}
+
+// Size is close to proportional to the result count; aim a little under to converge in a step or two.
+const fewer = (kept: number, bytes: number, limit: number) => Math.floor((kept * limit * 0.9) / bytes);
 
 /**
  * SARIF for GitHub code scanning, inside its limits: above 25,000 results or 10 MB gzipped GitHub
  * rejects the whole upload, so waived results and then the least severe are dropped first and the cut
- * is reported.
+ * is reported. Small logs are indented.
  */
 export function writeSarif(all: Finding[], options: SarifOptions): SarifOutput {
   const limits = options.limits ?? GITHUB_SARIF_LIMITS;
-  const reasons = new Map((options.waived ?? []).map(({ finding, waiver }) => [finding, waiver.reason]));
-  const sorted = [...[...all].sort(compareFindings), ...[...reasons.keys()].sort(compareFindings)];
+  const { sorted, reasons } = ranked(all, options);
   let kept = Math.min(sorted.length, limits.resultsPerRun);
   let reason: SarifTruncation['reason'] | undefined = kept < sorted.length ? 'results' : undefined;
   for (;;) {
-    const text = build(sorted.slice(0, kept), options, reasons);
+    let text = [...logText(sorted.slice(0, kept), options, reasons)].join('');
+    if (text.length <= PRETTY_BYTES) text = JSON.stringify(JSON.parse(text), null, 2);
     const gzipped = gzipSync(text);
     if (gzipped.length <= limits.gzippedBytes || kept === 0) {
       return {
@@ -256,10 +284,113 @@ export function writeSarif(all: Finding[], options: SarifOptions): SarifOutput {
         ...(reason ? { truncation: { total: sorted.length, kept, reason } } : {}),
       };
     }
-    // Size is close to proportional to the result count; aim a little under to converge in a step or two.
-    kept = Math.floor((kept * limits.gzippedBytes * 0.9) / gzipped.length);
+    kept = fewer(kept, gzipped.length, limits.gzippedBytes);
     reason = 'size';
   }
+}
+
+export interface SarifFile {
+  results: number;
+  truncation?: SarifTruncation;
+  /** The file gzipped, when asked for (to upload it). */
+  gzipped?: Buffer;
+}
+
+/**
+ * The same log written to `path` as it is made, batch by batch: the file and its gzip (on the thread
+ * pool, beside the serialisation) grow while the next batch is serialised, and the log is never one
+ * string. Gzipped only to upload it or when it is too large to be surely under the gzipped limit.
+ */
+export async function writeSarifFile(
+  all: Finding[],
+  options: SarifOptions & { path: string; gzip?: boolean },
+): Promise<SarifFile> {
+  const limits = options.limits ?? GITHUB_SARIF_LIMITS;
+  const { sorted, reasons } = ranked(all, options);
+  let kept = Math.min(sorted.length, limits.resultsPerRun);
+  let reason: SarifTruncation['reason'] | undefined = kept < sorted.length ? 'results' : undefined;
+  for (;;) {
+    const findings = sorted.length === kept ? sorted : sorted.slice(0, kept);
+    const { bytes, gzipped } = await streamTo(options.path, logText(findings, options, reasons), {
+      gzip: options.gzip === true,
+      gzipAbove: limits.gzippedBytes,
+    });
+    const size = gzipped?.length ?? bytes;
+    if (size <= limits.gzippedBytes || kept === 0) {
+      return {
+        results: kept,
+        ...(reason ? { truncation: { total: sorted.length, kept, reason } } : {}),
+        ...(options.gzip ? { gzipped } : {}),
+      };
+    }
+    kept = fewer(kept, size, limits.gzippedBytes);
+    reason = 'size';
+  }
+}
+
+/**
+ * Writes the texts to `path`, small logs indented. The gzip starts from the first byte when it is
+ * wanted, otherwise once the file passes `gzipAbove`, from the bytes kept until then (at most that many).
+ */
+async function streamTo(
+  path: string,
+  texts: Iterable<string>,
+  options: { gzip: boolean; gzipAbove: number },
+): Promise<{ bytes: number; gzipped?: Buffer }> {
+  const file = await open(path, 'w');
+  let gzip: Gzip | undefined;
+  const compressed: Buffer[] = [];
+  let gzipDone: Promise<unknown> = Promise.resolve();
+  const startGzip = (): Gzip => {
+    // The fastest level: a size check and an upload need a valid gzip, not the smallest one, and its
+    // size is an upper bound of what GitHub's own compression of the same file would give.
+    const started = createGzip({ level: constants.Z_BEST_SPEED });
+    started.on('data', (chunk: Buffer) => compressed.push(chunk));
+    gzipDone = once(started, 'end');
+    gzip = started;
+    return started;
+  };
+  if (options.gzip) startGzip();
+  const unzipped: Buffer[] = [];
+  let bytes = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  // Each text is encoded once, for the file and the gzip alike; one write is in flight at a time.
+  const emit = async (text: string) => {
+    const chunk = Buffer.from(text);
+    bytes += chunk.length;
+    if (gzip) gzip.write(chunk);
+    else if (bytes > options.gzipAbove) {
+      const started = startGzip();
+      for (const earlier of unzipped.splice(0)) started.write(earlier);
+      started.write(chunk);
+    } else unzipped.push(chunk);
+    await writing;
+    writing = file.write(chunk);
+  };
+  let early: string[] | undefined = [];
+  let earlyLength = 0;
+  try {
+    for (const text of texts) {
+      if (early === undefined) {
+        await emit(text);
+        continue;
+      }
+      early.push(text);
+      earlyLength += text.length;
+      if (earlyLength > PRETTY_BYTES) {
+        await emit(early.join(''));
+        early = undefined;
+      }
+    }
+    if (early !== undefined) await emit(JSON.stringify(JSON.parse(early.join('')), null, 2));
+    await writing;
+  } finally {
+    await file.close();
+  }
+  if (!gzip) return { bytes };
+  gzip.end();
+  await gzipDone;
+  return { bytes, gzipped: Buffer.concat(compressed) };
 }
 
 /** Problems GitHub would reject an upload for, in a SARIF log from any tool; empty when it is acceptable. */

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { beforeAll, describe, expect, test } from '@jest/globals';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import AjvDraft04 from 'ajv-draft-04';
 import ajvFormats from 'ajv-formats';
 import {
@@ -15,6 +16,7 @@ import {
   type Severity,
   sarifLimitProblems,
   writeSarif,
+  writeSarifFile,
 } from '../src/index.js';
 import { corpusText, repoRoot } from './corpus.js';
 
@@ -250,6 +252,67 @@ describe('the SARIF we write', () => {
     expect(sarif.truncation?.kept).toBeGreaterThan(50);
     const log = JSON.parse(sarif.text) as Log;
     expect(log.runs[0]?.results.slice(0, 50).every((r) => r.level === 'error')).toBe(true);
+  });
+});
+
+describe('the SARIF file the gate writes as it goes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sarif-file-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const many = (count: number) =>
+    Array.from({ length: count }, (_, i) =>
+      finding(i, (['critical', 'high', 'medium', 'low'] as const)[i % 4]),
+    );
+
+  test('a large log is written compact, batch by batch, and holds exactly the log writeSarif makes', async () => {
+    const findings = many(600);
+    const path = join(dir, 'large.sarif');
+    const written = await writeSarifFile(findings, { ...options, path });
+    const text = readFileSync(path, 'utf8');
+    expect(text.length).toBeGreaterThan(256 * 1024);
+    expect(text).not.toContain('\n  ');
+    const log = JSON.parse(text) as Log;
+    expect(validate(log)).toEqual([]);
+    expect(text).toBe(writeSarif(findings, options).text);
+    expect(written).toEqual({ results: 600 });
+    const levels = log.runs[0]?.results.map((r) => r.level) ?? [];
+    expect(levels.indexOf('warning')).toBe(300);
+    expect(levels.lastIndexOf('error')).toBe(299);
+  });
+
+  test('a small log is indented for people who open it', async () => {
+    const path = join(dir, 'small.sarif');
+    await writeSarifFile(read('trivy/trivy-image-alpine-310.json'), { ...options, path });
+    const text = readFileSync(path, 'utf8');
+    expect(text).toMatch(/^\{\n {2}"\$schema": /);
+    expect(text).toBe(writeSarif(read('trivy/trivy-image-alpine-310.json'), options).text);
+  });
+
+  test('gzipped to upload it: the gzip holds the file byte for byte', async () => {
+    for (const [name, findings] of [
+      ['small', read('trivy/trivy-fs-npm.json')],
+      ['large', many(600)],
+    ] as const) {
+      const path = join(dir, `${name}-upload.sarif`);
+      const written = await writeSarifFile(findings, { ...options, path, gzip: true });
+      expect(gunzipSync(written.gzipped as Buffer).equals(readFileSync(path))).toBe(true);
+    }
+  });
+
+  test('above the gzipped size limit results are dropped, least severe first, until the file fits', async () => {
+    const findings = many(600);
+    const limit = 20_000;
+    const path = join(dir, 'cut.sarif');
+    const written = await writeSarifFile(findings, {
+      ...options,
+      path,
+      limits: { ...GITHUB_SARIF_LIMITS, gzippedBytes: limit },
+    });
+    expect(written.truncation?.reason).toBe('size');
+    expect(gzipSync(readFileSync(path), { level: 1 }).length).toBeLessThanOrEqual(limit);
+    const log = JSON.parse(readFileSync(path, 'utf8')) as Log;
+    expect(log.runs[0]?.results).toHaveLength(written.results);
+    expect(log.runs[0]?.results.at(-1)?.level).not.toBe('note');
+    expect(validate(log)).toEqual([]);
   });
 });
 

@@ -71,12 +71,88 @@ const pathOf = (parent: string, key: string | number) =>
       ? `${parent ? `${parent}.` : ''}${key}`
       : `${parent}[${JSON.stringify(key.slice(0, 40))}]`;
 
+type Check = (value: unknown) => boolean;
+
+/**
+ * The shape as one closure per node: a pass that only answers whether the document fits, building no
+ * paths and no entry arrays, which on a report of 100,000 findings costs a tenth of the walk that names
+ * the failing value. That walk runs only when this one says no.
+ */
+const PRIMITIVE: Record<Extract<Shape, string>, Check> = {
+  string: (value) => typeof value === 'string',
+  name: (value) => typeof value === 'string' && value.trim() !== '',
+  number: (value) => typeof value === 'number',
+  integer: (value) => Number.isSafeInteger(value),
+  boolean: (value) => typeof value === 'boolean',
+};
+
+function compile(shape: Shape): Check {
+  if (typeof shape === 'string') return PRIMITIVE[shape];
+  if ('either' in shape) {
+    const options = shape.either.map((option) => ({ option, check: compile(option) }));
+    return (value) => {
+      const chosen = options.find(({ option }) => fits(value, option));
+      return chosen?.check(value) === true;
+    };
+  }
+  if ('list' in shape) {
+    const item = compile(shape.list);
+    return (value) => {
+      if (!Array.isArray(value)) return false;
+      for (let i = 0; i < value.length; i++) if (!item(value[i])) return false;
+      return true;
+    };
+  }
+  if ('map' in shape) {
+    const item = compile(shape.map);
+    return (value) => {
+      if (!fits(value, shape)) return false;
+      for (const key in value as object) {
+        if (Object.hasOwn(value as object, key) && !item((value as Record<string, unknown>)[key]))
+          return false;
+      }
+      return true;
+    };
+  }
+  const required = shape.required ?? [];
+  const fields = Object.entries(shape.fields).map(([key, field]) => ({ key, check: compile(field) }));
+  return (value) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+    const object = value as Record<string, unknown>;
+    for (let i = 0; i < required.length; i++) {
+      const present = object[required[i] as string];
+      if (present === undefined || present === null) return false;
+    }
+    for (let i = 0; i < fields.length; i++) {
+      const { key, check } = fields[i] as { key: string; check: Check };
+      const item = Object.hasOwn(object, key) ? object[key] : undefined;
+      if (item === null) delete object[key];
+      else if (item !== undefined && !check(item)) return false;
+    }
+    return true;
+  };
+}
+
+const compiled = new WeakMap<object, Check>();
+
 /**
  * Throws a ScanInputError naming the first value in `value` that does not fit `shape`, with its path
  * in the document. The walk follows the shape, which is shallow, so nesting in the report costs nothing.
  * Fields the shape names that hold `null` are removed on the way, so readers see them as absent.
  */
 export function checkShape(value: unknown, shape: Shape, context: { file: string; format: string }): void {
+  if (typeof shape === 'object') {
+    let check = compiled.get(shape);
+    if (check === undefined) {
+      check = compile(shape);
+      compiled.set(shape, check);
+    }
+    if (check(value)) return;
+  }
+  nameTheMisfit(value, shape, context);
+}
+
+function nameTheMisfit(value: unknown, shape: Shape, context: { file: string; format: string }): void {
   const fail = (path: string, found: unknown, wanted: Shape | 'present') => {
     const what = wanted === 'present' ? 'missing' : `${kindOf(found)}, not ${expected(wanted)}`;
     throw new ScanInputError(

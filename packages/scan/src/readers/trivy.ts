@@ -116,12 +116,19 @@ export function isTrivy(value: Record<string, unknown>): boolean {
   return 'SchemaVersion' in value && ('Results' in value || 'ArtifactName' in value);
 }
 
+const cvssScore = (cvss: TrivyCvss | undefined) => cvss?.V3Score ?? cvss?.V40Score ?? cvss?.V2Score;
+
+/** The score of the severity's own source, else NVD's, else the first source's that has one. */
 function score(vulnerability: TrivyVulnerability): number | undefined {
-  const sources = vulnerability.CVSS ?? {};
-  const preferred = [vulnerability.SeveritySource, 'nvd'].map((name) => (name ? sources[name] : undefined));
-  for (const cvss of [...preferred, ...Object.values(sources)]) {
-    const value = cvss?.V3Score ?? cvss?.V40Score ?? cvss?.V2Score;
-    if (typeof value === 'number') return value;
+  const sources = vulnerability.CVSS;
+  if (sources === undefined) return undefined;
+  const own = vulnerability.SeveritySource ? cvssScore(sources[vulnerability.SeveritySource]) : undefined;
+  if (own !== undefined) return own;
+  const nvd = cvssScore(sources.nvd);
+  if (nvd !== undefined) return nvd;
+  for (const name in sources) {
+    const value = cvssScore(sources[name]);
+    if (value !== undefined) return value;
   }
   return undefined;
 }
@@ -136,9 +143,11 @@ export function readTrivy(report: TrivyReport, context: ReportContext): Finding[
   checkShape(report, SHAPE, { file: context.file, format: 'Trivy' });
   const inRepository = FILE_ARTIFACTS.has(report.ArtifactType ?? '');
   const findings: Finding[] = [];
+  // One array each for all the findings of a target (never changed: merging makes new ones).
+  const tools = ['trivy'];
   for (const result of report.Results ?? []) {
     const file = inRepository ? repoPath(result.Target) : undefined;
-    const target = inRepository ? result.Target : (report.ArtifactName ?? result.Target);
+    const targets = [inRepository ? result.Target : (report.ArtifactName ?? result.Target)];
     const artifactPath = inRepository ? undefined : result.Target;
     for (const v of result.Vulnerabilities ?? []) {
       findings.push({
@@ -149,13 +158,13 @@ export function readTrivy(report: TrivyReport, context: ReportContext): Finding[
         installedVersion: v.InstalledVersion,
         fixedVersion: v.FixedVersion || undefined,
         purl: v.PkgIdentifier?.PURL,
-        targets: [target],
+        targets,
         location: file === undefined ? undefined : { file },
         artifactPath: file === undefined && v.PkgPath ? repoPath(v.PkgPath) : undefined,
         status: v.Status ?? (v.FixedVersion ? 'fixed' : 'affected'),
         title: v.Title ?? v.VulnerabilityID,
         cvss: score(v),
-        tools: ['trivy'],
+        tools,
       });
     }
     for (const m of result.Misconfigurations ?? []) {
@@ -166,7 +175,7 @@ export function readTrivy(report: TrivyReport, context: ReportContext): Finding[
         id: m.ID,
         kind: 'misconfiguration',
         severity: normaliseSeverity(m.Severity),
-        targets: [target],
+        targets,
         location:
           file === undefined
             ? undefined
@@ -174,7 +183,7 @@ export function readTrivy(report: TrivyReport, context: ReportContext): Finding[
         artifactPath,
         status: 'affected',
         title: m.Message ? `${m.Title ?? m.ID}: ${m.Message}` : (m.Title ?? m.ID),
-        tools: ['trivy'],
+        tools,
       });
     }
     for (const s of result.Secrets ?? []) {
@@ -182,12 +191,12 @@ export function readTrivy(report: TrivyReport, context: ReportContext): Finding[
         id: s.RuleID,
         kind: 'secret',
         severity: normaliseSeverity(s.Severity),
-        targets: [target],
+        targets,
         location: file === undefined ? undefined : { file, line: s.StartLine, endLine: s.EndLine },
         artifactPath,
         status: 'affected',
         title: s.Title ?? s.RuleID,
-        tools: ['trivy'],
+        tools,
       });
     }
   }
