@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { makeTempDir, repoRoot, writeEmptyTrivyDatabase } from '@digestline/local';
@@ -173,6 +173,26 @@ describe('the CI starter on pull requests', () => {
     } finally {
       await rm(join(checkout, 'config'), { recursive: true, force: true });
       commit('remove the deploy settings');
+    }
+  }, 300_000);
+
+  test("a pull request cannot configure the SBOM's Trivy run: its trivy.yaml does not leave packages out", async () => {
+    await writeFile(join(checkout, 'requirements.txt'), 'flask==2.0.0\n');
+    await writeFile(join(checkout, 'trivy.yaml'), 'scan:\n  skip-files:\n    - requirements.txt\n');
+    const head = commit('a dependency, and a Trivy configuration that hides it');
+    try {
+      expectUpload('ci-pr-trivy-yaml');
+      const run = await executor.run(join(workflows, 'digestline-ci.yml'), pullRequest(head, REPOSITORY));
+      expectSuccess(run);
+      const sbom = join(run.artifactsDir, run.job('ci').outputs.sbom_artifact as string, 'sbom.cdx.json');
+      const components = (JSON.parse(await readFile(sbom, 'utf8')) as { components?: { purl?: string }[] })
+        .components;
+      expect(components?.map((component) => component.purl)).toContain('pkg:pypi/flask@2.0.0');
+      github.assertDone();
+    } finally {
+      await rm(join(checkout, 'requirements.txt'));
+      await rm(join(checkout, 'trivy.yaml'));
+      commit('no dependency');
     }
   }, 300_000);
 });
