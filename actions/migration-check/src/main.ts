@@ -1,14 +1,19 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { annotate, run as runStep, setOutputs, writeSummary } from '@digestline/action-kit';
 import { GateFailedError } from '@digestline/base';
-import { checkMigrations } from '@digestline/migrations';
+import { checkMigrations, type Report, writeReport, writeSarif } from '@digestline/migrations';
 import { OUTPUT } from './constants.js';
 import { type RunInputs, readInputs } from './inputs.js';
 import { summarize } from './summary.js';
 
+/**
+ * GitHub shows the first 10 error and 10 warning annotations of a step and drops the rest. One error
+ * place is kept for the step's own failure message, so that it is always shown.
+ */
+export const ANNOTATION_LIMIT = { error: 9, warning: 10 } as const;
+
 export async function main(inputs: RunInputs = readInputs()): Promise<void> {
-  const { report, sarif } = await checkMigrations({
+  const { report } = await checkMigrations({
     root: inputs.workspace,
     paths: inputs.paths,
     format: inputs.format,
@@ -18,21 +23,12 @@ export async function main(inputs: RunInputs = readInputs()): Promise<void> {
     changedSince: inputs.changedSince,
     databaseUrl: inputs.databaseUrl,
   });
-  await write(resolve(inputs.workspace, inputs.report), `${JSON.stringify(report, null, 2)}\n`);
-  await write(resolve(inputs.workspace, inputs.sarif), `${JSON.stringify(sarif, null, 2)}\n`);
-
-  for (const finding of report.findings) {
-    if (finding.severity === 'info') continue;
-    annotate(finding.severity, finding.message, {
-      file: finding.file,
-      line: finding.line,
-      column: finding.column,
-      endLine: finding.endLine,
-      endColumn: finding.endLine === finding.line ? finding.endColumn : undefined,
-      title: `migration-check: ${finding.rule}`,
-    });
-  }
+  await Promise.all([
+    writeReport(resolve(inputs.workspace, inputs.report), report),
+    writeSarif(resolve(inputs.workspace, inputs.sarif), report),
+  ]);
   const failure = report.dryRun?.failure;
+  annotateFindings(report, inputs.report, failure === undefined ? 0 : 1);
   if (failure) {
     annotate('error', `Dry-run failed: ${failure.message}`, {
       file: failure.file,
@@ -65,14 +61,43 @@ export async function main(inputs: RunInputs = readInputs()): Promise<void> {
   }
 }
 
-async function write(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, text);
+/**
+ * Errors and warnings become annotations on their file and line, as many as GitHub shows (less `reserved`
+ * errors for the dry-run's own); a notice then says how many more there are and where they are listed.
+ */
+function annotateFindings(report: Report, reportPath: string, reserved: number): void {
+  const left = { error: ANNOTATION_LIMIT.error - reserved, warning: ANNOTATION_LIMIT.warning };
+  const skipped = { error: 0, warning: 0 };
+  for (const finding of report.findings) {
+    const level = finding.severity;
+    if (level === 'info') continue;
+    if (left[level] <= 0) {
+      skipped[level]++;
+      continue;
+    }
+    left[level]--;
+    annotate(level, finding.message, {
+      file: finding.file,
+      line: finding.line,
+      column: finding.column,
+      endLine: finding.endLine,
+      endColumn: finding.endLine === finding.line ? finding.endColumn : undefined,
+      title: `migration-check: ${finding.rule}`,
+    });
+  }
+  if (skipped.error + skipped.warning > 0) {
+    annotate(
+      'notice',
+      `${skipped.error} more error(s) and ${skipped.warning} more warning(s) are not annotated, since GitHub shows only the first 10 errors and 10 warnings of a step: every finding is in ${reportPath} (and the SARIF, for code scanning), the first ones in the job summary.`,
+      { title: 'migration-check: more findings' },
+    );
+  }
 }
 
 /**
  * The entry point by the convention of GitHub's typescript-action template, which `@github/local-action`
- * calls (README, "Debug locally"). The same as src/index.ts: errors become `setFailed`, as on a runner.
+ * calls (README, "Debug locally"). As src/index.ts, but never restarted: errors become `setFailed`, as on a
+ * runner.
  */
 export function run(): Promise<void> {
   return runStep(main);

@@ -44,8 +44,12 @@ export function summarize(report: Report, reportPath: string): string[] {
     const status = dryRun.failure
       ? `**failed** at ${where(dryRun.failure.file, dryRun.failure.line)}: ${dryRun.failure.message}`
       : `passed: ${dryRun.executed} statement(s) executed`;
+    const { history } = dryRun;
+    const replayed = history.table
+      ? `${dryRun.migrations} pending migration(s) replayed; ${history.applied} already applied according to \`${history.table}\` (${history.tool}) were not.`
+      : `${dryRun.migrations} migration(s) replayed from the first: the database has no migration history table.`;
     sections.push(
-      `#### Dry-run on ${dryRun.database}\n\n${status}; rolled back, nothing committed (${dryRun.durationMs} ms).`,
+      `#### Dry-run on ${dryRun.database}\n\n${replayed} ${status}; rolled back, nothing committed (${dryRun.durationMs} ms).`,
     );
     if (dryRun.locks.length > 0) {
       sections.push(

@@ -44,6 +44,21 @@ const MIGRATIONS = {
     "SET lock_timeout = '2s';\n-- DROP TABLE users; (a comment, not a statement)\nCREATE INDEX users_email_idx ON users (email);\nALTER TABLE users DROP COLUMN email;\n",
 };
 
+/** The SARIF 2.1.0 schema's complaints about `sarif`: none for a valid log. */
+function validateSarif(sarif: unknown): unknown[] {
+  const schema = JSON.parse(
+    readFileSync(
+      join(repoRoot, 'node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'),
+      'utf8',
+    ),
+  );
+  // Both packages are CommonJS with `exports.default`, which the NodeNext view does not unwrap.
+  const ajv = new AjvDraft04.default({ unicodeRegExp: false, allErrors: true, strict: false });
+  (ajvFormats as unknown as typeof ajvFormats.default)(ajv);
+  const validate = ajv.compile(schema);
+  return validate(sarif) ? [] : (validate.errors ?? []);
+}
+
 const errorsOf = <T extends { level: string }>(annotations: T[]) =>
   annotations.filter((a) => a.level === 'error');
 
@@ -98,17 +113,7 @@ describe('migration-check action', () => {
 
     // The SARIF validates against the 2.1.0 schema and carries the migration-check category.
     const sarif = JSON.parse(await readFile(join(ws, 'out/results.sarif'), 'utf8'));
-    const schema = JSON.parse(
-      readFileSync(
-        join(repoRoot, 'node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'),
-        'utf8',
-      ),
-    );
-    // Both packages are CommonJS with `exports.default`, which the NodeNext view does not unwrap.
-    const ajv = new AjvDraft04.default({ unicodeRegExp: false, allErrors: true, strict: false });
-    (ajvFormats as unknown as typeof ajvFormats.default)(ajv);
-    const validate = ajv.compile(schema);
-    expect(validate(sarif) ? [] : validate.errors).toEqual([]);
+    expect(validateSarif(sarif)).toEqual([]);
     expect(sarif.runs[0].automationDetails.id).toBe('migration-check/');
     expect(sarif.runs[0].results[1]).toMatchObject({
       ruleId: 'drop-column',
@@ -121,6 +126,57 @@ describe('migration-check action', () => {
           },
         },
       ],
+    });
+  });
+
+  test('thousands of findings: annotations capped at what GitHub shows with a notice, compact report and SARIF with every finding, one process', async () => {
+    // 700 errors and 700 warnings on a table the migrations do not create, among safe statements, in a
+    // file large enough (over 256 KB) that the bundle restarts itself for the parse.
+    const statements = ["SET lock_timeout = '2s';"];
+    for (let i = 0; i < 700; i++) {
+      statements.push(
+        `CREATE TABLE t${i} (id bigint PRIMARY KEY, note text);`,
+        `COMMENT ON TABLE t${i} IS '${'a note that pads the file; '.repeat(12)}';`,
+        `ALTER TABLE users ADD COLUMN n${i} bigint NOT NULL;`,
+        `CREATE INDEX users_n${i}_idx ON users (n${i});`,
+      );
+    }
+    const sql = `${statements.join('\n')}\n`;
+    expect(sql.length).toBeGreaterThan(256 * 1024);
+    const ws = await workspace({ 'migrations/V1__many.sql': sql });
+    const result = await runAction('migration-check', { workspace: ws, inputs: { sarif: 'out.sarif' } });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs).toMatchObject({ errors: '700', warnings: '700' });
+    const levels = result.annotations.map((a) => a.level);
+    // Nine findings and the step's own failure: GitHub's ten errors, every one of them shown.
+    expect(levels.filter((l) => l === 'error')).toHaveLength(10);
+    expect(levels.filter((l) => l === 'warning')).toHaveLength(10);
+    expect(result.annotations.filter((a) => a.level === 'notice').map((a) => a.message)).toEqual([
+      expect.stringMatching(
+        /^691 more error\(s\) and 690 more warning\(s\) are not annotated, .* every finding is in migration-check\.json/,
+      ),
+    ]);
+    expect(errorsOf(result.annotations).at(-1)?.message).toMatch(/found 700 error\(s\) and 700 warning\(s\)/);
+    // Annotated once: the restarted process is the only one that reports.
+    expect(result.annotations.filter((a) => a.line === 4 && a.level === 'error')).toHaveLength(1);
+
+    const reportText = await readFile(join(ws, 'migration-check.json'), 'utf8');
+    expect(reportText.indexOf('\n')).toBe(reportText.length - 1);
+    const report = JSON.parse(reportText);
+    expect(report.findings).toHaveLength(1400);
+    expect(report.counts).toEqual({ error: 700, warning: 700, info: 0 });
+    expect(report.findings[0]).toMatchObject({ line: 4, rule: 'add-not-null-column-without-default' });
+
+    const sarifText = await readFile(join(ws, 'out.sarif'), 'utf8');
+    expect(sarifText.indexOf('\n')).toBe(sarifText.length - 1);
+    const sarif = JSON.parse(sarifText);
+    expect(validateSarif(sarif)).toEqual([]);
+    expect(sarif.runs[0].results).toHaveLength(1400);
+    expect(sarif.runs[0].results[1399]).toMatchObject({
+      ruleId: 'create-index-non-concurrently',
+      level: 'warning',
+      locations: [{ physicalLocation: { region: { startLine: 2801 } } }],
     });
   });
 
@@ -353,6 +409,64 @@ describe('dry-run through the action', () => {
     expect(result.exitCode).toBe(0);
     return { result, report: JSON.parse(await readFile(join(ws, 'migration-check.json'), 'utf8')) };
   };
+
+  test('against a database Flyway has migrated: only the pending migration is replayed; a dirty golang-migrate history is refused', async () => {
+    const staging = await server.createDatabase('staging');
+    const client = new pg.Client({ connectionString: staging });
+    await client.connect();
+    const rows = async () =>
+      JSON.stringify(
+        (
+          await client.query(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2",
+          )
+        ).rows,
+      );
+    try {
+      await client.query(`CREATE TABLE accounts (id bigint PRIMARY KEY);
+        CREATE TABLE flyway_schema_history (installed_rank integer PRIMARY KEY, version varchar(50),
+          description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL,
+          checksum integer, installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(),
+          execution_time integer NOT NULL, success boolean NOT NULL);
+        INSERT INTO flyway_schema_history VALUES (1, '1', 'accounts', 'SQL', 'V1__accounts.sql', 7, 'ci', now(), 3, true);`);
+      const before = await rows();
+      const { result, report } = await passing(
+        {
+          'migrations/V1__accounts.sql': 'CREATE TABLE accounts (id bigint PRIMARY KEY);\n',
+          'migrations/V2__name.sql': "SET lock_timeout = '2s';\nALTER TABLE accounts ADD COLUMN name text;\n",
+        },
+        { 'database-url': staging },
+      );
+      expect(report.dryRun).toMatchObject({
+        history: { table: 'flyway_schema_history', tool: 'flyway', applied: 1 },
+        migrations: 1,
+        executed: 1,
+      });
+      expect(result.summary).toContain(
+        '1 pending migration(s) replayed; 1 already applied according to `flyway_schema_history` (flyway) were not.',
+      );
+      expect(await rows()).toBe(before);
+
+      await client.query(`DROP TABLE flyway_schema_history;
+        CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+        INSERT INTO schema_migrations VALUES (1, true);`);
+      const dirtyBefore = await rows();
+      const dirty = await runAction('migration-check', {
+        workspace: await workspace({
+          'migrations/1_accounts.up.sql': 'CREATE TABLE accounts (id bigint PRIMARY KEY);\n',
+          'migrations/2_name.up.sql': 'ALTER TABLE accounts ADD COLUMN name text;\n',
+        }),
+        inputs: { 'database-url': staging, format: 'golang-migrate' },
+      });
+      expect(dirty.exitCode).toBe(1);
+      expect(errorsOf(dirty.annotations).map((a) => a.message)).toEqual([
+        expect.stringMatching(/^schema_migrations says version 1 is dirty: .* run `migrate force 1`/),
+      ]);
+      expect(await rows()).toBe(dirtyBefore);
+    } finally {
+      await client.end();
+    }
+  });
 
   test('a migration that fails on the database: exit 1, the statement and line, database unchanged', async () => {
     await failing(

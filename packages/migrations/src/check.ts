@@ -25,7 +25,8 @@ export interface CheckOptions {
 
 export interface CheckResult {
   report: Report;
-  sarif: object;
+  /** The SARIF log as an object, built when read (writeSarif streams it to a file without one). */
+  readonly sarif: object;
 }
 
 export const DEFAULT_POSTGRES_VERSION = 15;
@@ -55,24 +56,18 @@ export async function checkMigrations(options: CheckOptions): Promise<CheckResul
 
   let dryRunResult: DryRunResult | undefined;
   if (options.databaseUrl !== undefined) {
-    const ups = parsed.filter((p) => p.migration.direction === 'up');
-    const broken = ups.findIndex((p) => p.syntaxError !== undefined);
-    dryRunResult = await dryRun(broken === -1 ? ups : ups.slice(0, broken), {
+    dryRunResult = await dryRun(parsed, {
       databaseUrl: options.databaseUrl,
       lockTimeoutMs: options.lockTimeoutMs,
       statementTimeoutMs: options.statementTimeoutMs,
+      format: options.format,
     });
-    const syntax = ups[broken]?.syntaxError;
-    if (syntax && dryRunResult.failure === undefined) {
-      dryRunResult.failure = {
-        file: syntax.file,
-        line: syntax.line,
-        column: syntax.column,
-        statement: syntax.statement,
-        message: `not run: the migration does not parse (${syntax.message.split('. ')[0]})`,
-      };
-    }
   }
   const report = buildReport(migrations, findings, dryRunResult, postgresVersion);
-  return { report, sarif: buildSarif(report) };
+  return {
+    report,
+    get sarif() {
+      return buildSarif(report);
+    },
+  };
 }

@@ -94,7 +94,7 @@ function render(report: Report): string {
     lines.push(
       dry.failure
         ? `dry-run on ${dry.database} FAILED at ${dry.failure.file}:${dry.failure.line}: ${dry.failure.message} (rolled back)`
-        : `dry-run on ${dry.database}: ${dry.executed} statement(s) ran, ${dry.rewrites.length} rewrite(s), ${dry.notRun.length} not run; rolled back`,
+        : `dry-run on ${dry.database}: ${dry.migrations} pending migration(s)${dry.history.table ? ` (${dry.history.applied} applied per ${dry.history.table})` : ''}, ${dry.executed} statement(s) ran, ${dry.rewrites.length} rewrite(s), ${dry.notRun.length} not run; rolled back`,
     );
     for (const r of dry.rewrites) lines.push(`  rewrite ${r.relation} at ${r.file}:${r.line}`);
     for (const l of dry.locks) lines.push(`  lock ${l.mode} on ${l.relation} at ${l.file}:${l.line}`);

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { MigrationInputError } from './errors.js';
 import { isRuleId, RULE_IDS, type RuleId, type Severity } from './rules.js';
 
@@ -31,6 +30,8 @@ export async function loadConfig(file: string, shownAs = file): Promise<LintConf
       `The config file ${shownAs} cannot be read (${error.code ?? error.message}); check the "config" path, relative to the workspace.`,
     );
   });
+  // Loaded only for a config file: most runs have none, and the YAML parser is a large module.
+  const { parse: parseYaml } = await import('yaml');
   let data: unknown;
   try {
     data = parseYaml(text);

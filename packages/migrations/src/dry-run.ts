@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { type ConnectionOptions, checkServerIdentity } from 'node:tls';
-import pg from 'pg';
+import type pg from 'pg';
+import type { Format } from './discovery.js';
 import { outsideEffects } from './dry-run-effects.js';
 import { DatabaseUnavailableError, MigrationInputError } from './errors.js';
+import { type HistoryQuery, MigrationHistoryError, pendingMigrations, readHistory } from './history.js';
 import type { ParsedMigration } from './lint.js';
 import { LineIndex, type Statement } from './parser.js';
 import { conditionName } from './sqlstate.js';
@@ -42,9 +44,20 @@ export interface DryRunFailure {
   code?: string;
 }
 
+/** Where the dry-run learnt which migrations the database already has. */
+export interface DryRunHistory {
+  /** The migration tool's history table read, e.g. `flyway_schema_history`; null when there was none. */
+  table: string | null;
+  tool: 'flyway' | 'golang-migrate' | 'dbmate' | 'prisma' | null;
+  /** Up migrations the history names as applied: not replayed. */
+  applied: number;
+}
+
 export interface DryRunResult {
   /** `host:port/database` — never the user or password. */
   database: string;
+  history: DryRunHistory;
+  /** Pending up migrations: the ones replayed (up to the first failure). */
   migrations: number;
   executed: number;
   /**
@@ -70,6 +83,11 @@ export interface DryRunOptions {
   connectTimeoutMs?: number;
   /** For the whole dry-run, connecting included; default {@link DEFAULT_DRY_RUN_DEADLINE_MS}. */
   deadlineMs?: number;
+  /**
+   * Whose history table says what is applied: `auto` (and `plain`) look for Flyway's, Prisma's, then
+   * golang-migrate's or dbmate's; a tool's name reads only that tool's table.
+   */
+  format?: Format;
 }
 
 export const DEFAULT_DRY_RUN_DEADLINE_MS = 10 * 60_000;
@@ -236,9 +254,12 @@ const isTlsFailure = (error: unknown) => {
 };
 
 /**
- * Runs the migrations, in order, inside one transaction with SET LOCAL lock_timeout and
+ * Replays the pending up migrations, in order, inside one transaction with SET LOCAL lock_timeout and
  * statement_timeout, records the locks each statement took and the tables it rewrote, and always rolls
- * back: nothing is ever committed. Stops at the first failing statement.
+ * back: nothing is ever committed. Pending are those the migration tool's own history table (read on the
+ * same connection, inside the transaction) does not name as applied: against an already migrated
+ * database only what a deployment would run next is replayed. Stops at the first failing statement, or
+ * before the first pending migration that does not parse.
  */
 export async function dryRun(migrations: ParsedMigration[], options: DryRunOptions): Promise<DryRunResult> {
   const target = readTarget(options.databaseUrl);
@@ -247,7 +268,9 @@ export async function dryRun(migrations: ParsedMigration[], options: DryRunOptio
   const deadlineMs = options.deadlineMs ?? DEFAULT_DRY_RUN_DEADLINE_MS;
   const remainingMs = () => deadlineMs - (performance.now() - started);
   const seconds = `${Number((deadlineMs / 1000).toFixed(1))} s`;
-  const client = new pg.Client({
+  // Loaded only for a dry-run: a lint alone never connects, and the driver brings net, tls and crypto.
+  const { default: driver } = await import('pg');
+  const client = new driver.Client({
     host: target.host,
     port: Number(target.port),
     database: target.database,
@@ -280,7 +303,8 @@ export async function dryRun(migrations: ParsedMigration[], options: DryRunOptio
   }
   const result: DryRunResult = {
     database: `${where}/${target.database}`,
-    migrations: migrations.length,
+    history: { table: null, tool: null, applied: 0 },
+    migrations: 0,
     executed: 0,
     notRun: [],
     locks: [],
@@ -292,9 +316,27 @@ export async function dryRun(migrations: ParsedMigration[], options: DryRunOptio
     await client.query('BEGIN');
     await client.query(`SET LOCAL lock_timeout = ${Math.round(options.lockTimeoutMs ?? 5_000)}`);
     await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
+    const query: HistoryQuery = (text, params) => client.query(text, params);
+    const history = await readHistory(query, options.format ?? 'auto');
+    const pending = new Set(
+      pendingMigrations(
+        migrations.map((p) => p.migration),
+        history,
+      ),
+    );
+    const ups = migrations.filter((p) => p.migration.direction === 'up');
+    const replayed = ups.filter((p) => pending.has(p.migration));
+    result.history = {
+      table: history.table ?? null,
+      tool: history.tool ?? null,
+      applied: ups.length - replayed.length,
+    };
+    result.migrations = replayed.length;
+    const broken = replayed.findIndex((p) => p.syntaxError !== undefined);
     const sequences = await existingSequences(client);
-    const held = new Set<string>();
-    outer: for (const { migration, statements } of migrations) {
+    // The history was read in this transaction: its locks are the dry-run's own, not a migration's.
+    const held = new Set((await ownLocks(client)).map((lock) => `${lock.relation}\u0000${lock.mode}`));
+    outer: for (const { migration, statements } of broken === -1 ? replayed : replayed.slice(0, broken)) {
       const lines = new LineIndex(migration.fileText);
       for (const statement of statements) {
         const at = lines.position(migration.offset + statement.start);
@@ -368,8 +410,19 @@ export async function dryRun(migrations: ParsedMigration[], options: DryRunOptio
         }
       }
     }
+    const syntax = replayed[broken]?.syntaxError;
+    if (syntax && result.failure === undefined) {
+      result.failure = {
+        file: syntax.file,
+        line: syntax.line,
+        column: syntax.column,
+        statement: syntax.statement,
+        message: `not run: the migration does not parse (${syntax.message.split('. ')[0]})`,
+      };
+    }
   } catch (error) {
     if (abandoned) throw unanswered();
+    if (error instanceof MigrationHistoryError) throw error;
     throw new DatabaseUnavailableError(
       `The dry-run on PostgreSQL at ${where} failed: ${safeMessage(error, options.databaseUrl)}`,
     );

@@ -5,6 +5,7 @@ export { type Direction, discoverMigrations, FORMATS, type Format, type Migratio
 export {
   DEFAULT_DRY_RUN_DEADLINE_MS,
   type DryRunFailure,
+  type DryRunHistory,
   type DryRunLock,
   type DryRunResult,
   type DryRunRewrite,
@@ -28,5 +29,13 @@ export {
   type ParsedMigration,
 } from './lint.js';
 export { LineIndex, loadParser, parseSql, type Statement } from './parser.js';
-export { buildReport, buildSarif, type Report, SARIF_TOOL_VERSION } from './report.js';
+export {
+  buildReport,
+  buildSarif,
+  PRETTY_FINDINGS_LIMIT,
+  type Report,
+  SARIF_TOOL_VERSION,
+  writeReport,
+  writeSarif,
+} from './report.js';
 export { RULE_IDS, RULES, type RuleId, type Severity } from './rules.js';

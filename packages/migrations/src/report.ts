@@ -1,3 +1,5 @@
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Migration } from './discovery.js';
 import type { DryRunResult } from './dry-run.js';
 import type { Finding } from './lint.js';
@@ -25,7 +27,8 @@ export function buildReport(
     version: 1,
     postgresVersion,
     files: migrations.map((m) => ({ file: m.path, format: m.format, direction: m.direction })),
-    findings: [...findings].sort((a, b) =>
+    // The lint's own array, sorted in place: a copy of every finding would only feed the collector.
+    findings: findings.sort((a, b) =>
       a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column,
     ),
     counts,
@@ -46,6 +49,11 @@ const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 /** SARIF 2.1.0 for GitHub code scanning, category `migration-check`. */
 export function buildSarif(report: Report, toolVersion = SARIF_TOOL_VERSION): object {
+  return sarifLog(report.findings.map(sarifResult), toolVersion);
+}
+
+/** The SARIF log around its results: the tool with every rule, the category and the source root. */
+function sarifLog(results: unknown, toolVersion: string) {
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -69,29 +77,94 @@ export function buildSarif(report: Report, toolVersion = SARIF_TOOL_VERSION): ob
         },
         automationDetails: { id: 'migration-check/' },
         originalUriBaseIds: { '%SRCROOT%': { uri: 'file:///' } },
-        results: report.findings.map((finding) => ({
-          ruleId: finding.rule,
-          ruleIndex: RULE_IDS.indexOf(finding.rule),
-          level: SARIF_LEVEL[finding.severity],
-          message: { text: finding.message },
-          locations: [
-            {
-              physicalLocation: {
-                artifactLocation: { uri: encodeURI(finding.file), uriBaseId: '%SRCROOT%' },
-                region: {
-                  startLine: finding.line,
-                  startColumn: finding.column,
-                  endLine: finding.endLine,
-                  endColumn: Math.max(
-                    finding.endColumn,
-                    finding.endLine === finding.line ? finding.column : 1,
-                  ),
-                },
-              },
-            },
-          ],
-        })),
+        results,
       },
     ],
   };
+}
+
+const RULE_INDEX = new Map(RULE_IDS.map((id, index) => [id, index]));
+
+function sarifResult(finding: Finding) {
+  return {
+    ruleId: finding.rule,
+    ruleIndex: RULE_INDEX.get(finding.rule) as number,
+    level: SARIF_LEVEL[finding.severity],
+    message: { text: finding.message },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: encodeURI(finding.file), uriBaseId: '%SRCROOT%' },
+          region: {
+            startLine: finding.line,
+            startColumn: finding.column,
+            endLine: finding.endLine,
+            endColumn: Math.max(finding.endColumn, finding.endLine === finding.line ? finding.column : 1),
+          },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Up to this many findings the report and the SARIF are indented for reading; above it they are written
+ * compact (a person reads them through the summary, a tool does not mind): indenting 8,000 findings made
+ * a 10 MB report and a 17 MB SARIF and cost more than the lint.
+ */
+export const PRETTY_FINDINGS_LIMIT = 500;
+
+// Stands where the findings (or results) go in the document around them; JSON.stringify writes it as
+// `"\u0000items"`, which no other value of these documents can contain.
+const ITEMS = '\u0000items';
+const ITEMS_JSON = JSON.stringify(ITEMS);
+// Pieces are gathered into writes of about this many characters.
+const WRITE_CHARS = 1 << 20;
+
+/**
+ * Writes `document` with `items` in place of the ITEMS marker: indented when small, else compact, one
+ * item at a time, so no string of the whole document is ever built. Compact output is byte for byte what
+ * JSON.stringify would write for the whole.
+ */
+async function writeJsonDocument<T>(
+  file: string,
+  document: (items: unknown) => unknown,
+  items: readonly T[],
+  item: (value: T) => unknown,
+): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const handle = await open(file, 'w');
+  try {
+    if (items.length <= PRETTY_FINDINGS_LIMIT) {
+      await handle.writeFile(`${JSON.stringify(document(items.map(item)), null, 2)}\n`);
+      return;
+    }
+    const [head, tail] = JSON.stringify(document(ITEMS)).split(ITEMS_JSON) as [string, string];
+    let chunk = `${head}[`;
+    for (let i = 0; i < items.length; i++) {
+      chunk += (i === 0 ? '' : ',') + JSON.stringify(item(items[i] as T));
+      if (chunk.length >= WRITE_CHARS) {
+        await handle.write(chunk);
+        chunk = '';
+      }
+    }
+    await handle.write(`${chunk}]${tail}\n`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes the JSON report (indented up to {@link PRETTY_FINDINGS_LIMIT} findings, compact above). */
+export function writeReport(file: string, report: Report): Promise<void> {
+  return writeJsonDocument(
+    file,
+    (findings) => ({ ...report, findings }),
+    report.findings,
+    (f) => f,
+  );
+}
+
+/** Writes the SARIF log of `report` (indented when small, compact above), one result at a time. */
+export function writeSarif(file: string, report: Report, toolVersion = SARIF_TOOL_VERSION): Promise<void> {
+  return writeJsonDocument(file, (results) => sarifLog(results, toolVersion), report.findings, sarifResult);
 }
