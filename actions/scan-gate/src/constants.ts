@@ -2,6 +2,8 @@ export const INPUT = {
   reports: 'reports',
   scanImage: 'scan-image',
   scanPath: 'scan-path',
+  trivyCacheDir: 'trivy-cache-dir',
+  trivyDbCache: 'trivy-db-cache',
   severityThreshold: 'severity-threshold',
   ignoreUnfixed: 'ignore-unfixed',
   policy: 'policy',

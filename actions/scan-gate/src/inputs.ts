@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import {
   booleanInput,
   ConfigurationError,
@@ -13,6 +15,10 @@ export interface Inputs {
   reports: string[];
   scanImage?: string;
   scanPath?: string;
+  /** Trivy's cache directory, `~` expanded: its `db` and `java-db` are what is worth caching. */
+  trivyCacheDir: string;
+  /** Whether this step restores and saves the databases in the Actions cache itself. */
+  trivyDbCache: boolean;
   threshold: Severity;
   ignoreUnfixed: boolean;
   policy?: string;
@@ -27,6 +33,10 @@ export interface Inputs {
 
 // automationDetails.id is compared as text; spaces and other oddities make two categories look alike.
 const CATEGORY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+
+/** `~` as a shell and actions/cache read it, so one path serves both. */
+const expandHome = (path: string) =>
+  path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
 
 export function readInputs(): Inputs {
   const token = secret(optionalString(INPUT.githubToken));
@@ -53,6 +63,8 @@ export function readInputs(): Inputs {
     reports,
     scanImage,
     scanPath,
+    trivyCacheDir: expandHome(optionalString(INPUT.trivyCacheDir) ?? '~/.cache/trivy'),
+    trivyDbCache: booleanInput(INPUT.trivyDbCache, true),
     threshold: enumInput(INPUT.severityThreshold, SEVERITIES, 'high'),
     ignoreUnfixed: booleanInput(INPUT.ignoreUnfixed, false),
     policy: optionalString(INPUT.policy),

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as cache from '@actions/cache';
 import * as exec from '@actions/exec';
@@ -64,7 +63,9 @@ async function namedSettings(policy: Policy, workspace: string): Promise<TrivySe
 
 /**
  * Trivy runs in a directory of its own under `temp` with the settings the policy names and no others.
- * Its cache directory is Trivy's own default, so the cached path is the same on every run.
+ * Its cache directory is `trivy-cache-dir` (Trivy's own default unless set), where an actions/cache step
+ * of the workflow may have restored today's databases; this step caches them itself unless
+ * `trivy-db-cache` is false.
  */
 export async function scanWithTrivy(
   inputs: Inputs,
@@ -74,12 +75,12 @@ export async function scanWithTrivy(
 ): Promise<TrivyRunResult> {
   return runTrivy(
     execTrivy,
-    runnerCache,
+    inputs.trivyDbCache ? runnerCache : undefined,
     {
       image: inputs.scanImage,
       path: inputs.scanPath === undefined ? undefined : join(workspace, inputs.scanPath),
       output: join(temp, 'scan-gate-trivy.json'),
-      cacheDir: join(homedir(), '.cache', 'trivy'),
+      cacheDir: inputs.trivyCacheDir,
       os: process.env.RUNNER_OS ?? process.platform,
       now: new Date(),
       settingsDir: join(temp, 'scan-gate-trivy-settings'),

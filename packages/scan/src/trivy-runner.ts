@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DigestlineError, type Logger, silentLogger } from '@digestline/base';
 
@@ -48,6 +48,29 @@ export interface TrivyRunResult {
   /** The key the database was restored from; undefined when it was downloaded. */
   restoredFrom?: string;
   saved: boolean;
+  /** The databases Trivy was told not to update, because they were downloaded today. */
+  skipped: { db: boolean; javaDb: boolean };
+}
+
+/** Trivy's two databases under its cache directory, each with the metadata.json Trivy keeps beside it. */
+export const TRIVY_DATABASES = { db: 'db', javaDb: 'java-db' } as const;
+
+/**
+ * Whether the database in `dir` was downloaded on the UTC day of `now`, as a cache keyed by the date
+ * restores it: Trivy's own `DownloadedAt` in `metadata.json`. Absent, unreadable or older: not fresh.
+ */
+export async function isFreshDatabase(dir: string, now: Date): Promise<boolean> {
+  const text = await readFile(join(dir, 'metadata.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return false;
+  let downloadedAt: unknown;
+  try {
+    downloadedAt = (JSON.parse(text) as { DownloadedAt?: unknown } | null)?.DownloadedAt;
+  } catch {
+    return false;
+  }
+  if (typeof downloadedAt !== 'string') return false;
+  const when = new Date(downloadedAt);
+  return !Number.isNaN(when.getTime()) && when.toISOString().slice(0, 10) === now.toISOString().slice(0, 10);
 }
 
 /** Raised when Trivy itself failed: never to be read as "vulnerabilities found". */
@@ -82,7 +105,10 @@ function settingsFiles(scan: TrivyScan): Required<TrivySettings> {
  * Trivy failed and the gate alone decides on findings. Trivy would otherwise read trivy.yaml,
  * .trivyignore and trivy-secret.yaml from where it runs, which a pull request could add: each is named.
  */
-export function trivyArgs(scan: TrivyScan): string[] {
+export function trivyArgs(
+  scan: TrivyScan,
+  skip: TrivyRunResult['skipped'] = { db: false, javaDb: false },
+): string[] {
   const settings = settingsFiles(scan);
   const common = [
     '--format',
@@ -99,6 +125,9 @@ export function trivyArgs(scan: TrivyScan): string[] {
     settings.ignoreFile,
     '--secret-config',
     settings.secretConfig,
+    // A database downloaded today is used as it is: nothing is fetched, not even a check for a newer one.
+    ...(skip.db ? ['--skip-db-update'] : []),
+    ...(skip.javaDb ? ['--skip-java-db-update'] : []),
   ];
   if (scan.image !== undefined) return ['image', ...common, '--scanners', 'vuln,secret', scan.image];
   return ['fs', ...common, '--scanners', 'vuln,secret,misconfig', scan.path ?? '.'];
@@ -106,32 +135,45 @@ export function trivyArgs(scan: TrivyScan): string[] {
 
 const RATE_LIMITED = /TOOMANYREQUESTS|429 Too Many Requests|rate limit/i;
 const DB_DOWNLOAD = /(DB|database)[^\n]*(download|fetch|pull)|failed to download/i;
+// Some builds exit 1 right after this line when the download fails, without a word of why.
+const DOWNLOADING = /Downloading (Java )?DB/i;
 
 function lastLines(text: string, count = 5): string {
   return text.trim().split('\n').slice(-count).join('\n');
 }
 
 /**
- * Restores the database, runs Trivy, and saves the database when today's key was not restored; logs
- * where the database came from.
+ * Uses the databases already in the cache directory when they were downloaded today (an actions/cache
+ * step of the workflow restored them), else restores them through `cache`; runs Trivy, told not to
+ * update what is fresh; saves the databases when today's key was not restored. `cache` undefined: this
+ * step does not cache them (the workflow does). Logs where the database came from.
  */
 export async function runTrivy(
   exec: Exec,
-  cache: DatabaseCache,
+  cache: DatabaseCache | undefined,
   scan: TrivyScan,
   log: Logger = silentLogger,
 ): Promise<TrivyRunResult> {
   const { key, restoreKeys } = trivyCacheKeys(scan.os, scan.now);
-  const paths = [join(scan.cacheDir, 'db')];
-  const useCache = cache.available();
+  const dirs = {
+    db: join(scan.cacheDir, TRIVY_DATABASES.db),
+    javaDb: join(scan.cacheDir, TRIVY_DATABASES.javaDb),
+  };
+  const paths = [dirs.db, dirs.javaDb];
+  const freshBefore = await isFreshDatabase(dirs.db, scan.now);
+  const useCache = !freshBefore && cache !== undefined && cache.available();
   const restoredFrom = useCache ? await cache.restore(paths, key, restoreKeys) : undefined;
+  const skipped = {
+    db: freshBefore || (restoredFrom !== undefined && (await isFreshDatabase(dirs.db, scan.now))),
+    javaDb: await isFreshDatabase(dirs.javaDb, scan.now),
+  };
   await mkdir(scan.settingsDir, { recursive: true });
   for (const name of Object.keys(EMPTY_SETTINGS) as (keyof TrivySettings)[]) {
+    // `{}`, not an empty file: some Trivy builds fail (exit 1, no message) on an empty secret config.
     if (scan.settings?.[name] === undefined)
-      // `{}`, not an empty file: some Trivy builds fail (exit 1, no message) on an empty secret config.
       await writeFile(join(scan.settingsDir, EMPTY_SETTINGS[name]), name === 'ignoreFile' ? '' : '{}\n');
   }
-  const { exitCode, stderr } = await exec('trivy', trivyArgs(scan), { cwd: scan.settingsDir });
+  const { exitCode, stderr } = await exec('trivy', trivyArgs(scan, skipped), { cwd: scan.settingsDir });
   if (exitCode !== 0) {
     const tail = lastLines(stderr);
     if (RATE_LIMITED.test(stderr)) {
@@ -140,9 +182,9 @@ export async function runTrivy(
         'rate-limited',
       );
     }
-    if (DB_DOWNLOAD.test(stderr)) {
+    if (DB_DOWNLOAD.test(stderr) || DOWNLOADING.test(lastLines(stderr, 1))) {
       throw new TrivyError(
-        `Trivy could not download its vulnerability database (exit ${exitCode}). This is not a scan result.\n${tail}`,
+        `Trivy could not download its vulnerability database (exit ${exitCode}). This is not a scan result; where the runner cannot reach ghcr.io, restore a database downloaded today into ${scan.cacheDir} (db/, java-db/) so that Trivy is told not to update it.\n${tail}`,
         'database-download',
       );
     }
@@ -153,11 +195,16 @@ export async function runTrivy(
   }
   const saved = useCache && restoredFrom !== key;
   if (saved) await cache.save(paths, key);
-  const cacheState = !useCache
-    ? 'the cache service is not available here'
-    : restoredFrom === undefined
-      ? `downloaded, saved as ${key}`
-      : `restored from ${restoredFrom}${saved ? `, saved as ${key}` : ''}`;
+  const used = skipped.db ? ', downloaded today: used as it is (--skip-db-update)' : '';
+  const cacheState = freshBefore
+    ? `already in ${dirs.db}${used}`
+    : cache === undefined
+      ? `not cached by this step${skipped.db ? used : ', updated by Trivy'}`
+      : !useCache
+        ? 'the cache service is not available here'
+        : restoredFrom === undefined
+          ? `downloaded, saved as ${key}`
+          : `restored from ${restoredFrom}${used}${saved ? `, saved as ${key}` : ''}`;
   log.info(`Trivy database: ${cacheState}.`);
-  return { report: scan.output, cacheKey: key, restoredFrom, saved };
+  return { report: scan.output, cacheKey: key, restoredFrom, saved, skipped };
 }

@@ -260,7 +260,7 @@ describe('the SARIF file the gate writes as it goes', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const many = (count: number) =>
     Array.from({ length: count }, (_, i) =>
-      finding(i, (['critical', 'high', 'medium', 'low'] as const)[i % 4]),
+      finding(i, (['critical', 'high', 'medium', 'low'] as const)[i % 4] as Severity),
     );
 
   test('a large log is written compact, batch by batch, and holds exactly the log writeSarif makes', async () => {

@@ -23,7 +23,7 @@ function cacheHolding(key: string | undefined, available = true): DatabaseCache 
   return { available: () => available, restore: async () => key, save: async () => {} };
 }
 
-async function logged(cache: DatabaseCache): Promise<string[]> {
+async function logged(cache: DatabaseCache | undefined): Promise<string[]> {
   const lines: string[] = [];
   const log = { info: (m: string) => lines.push(m), warning: () => {}, debug: () => {} };
   await runTrivy(trivyOk, cache, scan, log);
@@ -38,6 +38,7 @@ test.each([
   ],
   [`Trivy database: restored from ${today}.`, cacheHolding(today)],
   ['Trivy database: the cache service is not available here.', cacheHolding(undefined, false)],
+  ['Trivy database: not cached by this step, updated by Trivy.', undefined],
 ])('logs "%s"', async (line, cache) => {
   expect(await logged(cache)).toEqual([line]);
 });

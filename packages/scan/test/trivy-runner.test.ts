@@ -1,7 +1,7 @@
 // The Trivy runner against a stand-in executable (Trivy itself cannot be installed on these machines):
 // the command line, the daily cache keys, and what Trivy's exit codes and output turn into.
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir } from '@digestline/local';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -171,7 +171,7 @@ describe('database cache', () => {
     expect(result).toMatchObject({ restoredFrom: 'digestline-trivy-db-linux-2026-06-14', saved: true });
     expect(cache.calls).toEqual([
       'restore digestline-trivy-db-linux-2026-06-15 [digestline-trivy-db-linux-]',
-      'save digestline-trivy-db-linux-2026-06-15 /home/runner/.cache/trivy/db',
+      'save digestline-trivy-db-linux-2026-06-15 /home/runner/.cache/trivy/db,/home/runner/.cache/trivy/java-db',
     ]);
   });
 
@@ -179,6 +179,67 @@ describe('database cache', () => {
     const cache = memoryCache(['digestline-trivy-db-linux-2026-06-15']);
     await expect(runTrivy(execAs('ok'), cache, scan())).resolves.toMatchObject({ saved: false });
     expect(cache.calls).toHaveLength(1);
+  });
+
+  /** A cache directory holding Trivy's metadata for each database named, downloaded at the time given. */
+  async function cacheDirWith(databases: Record<string, string>): Promise<string> {
+    const dir = join(
+      temp.path,
+      `cache-${Object.values(databases)
+        .join('-')
+        .replace(/[^0-9]/g, '')}`,
+    );
+    for (const [name, downloadedAt] of Object.entries(databases)) {
+      await mkdir(join(dir, name), { recursive: true });
+      await writeFile(
+        join(dir, name, 'metadata.json'),
+        JSON.stringify({
+          Version: 2,
+          NextUpdate: '2026-06-15T06:00:00Z',
+          UpdatedAt: downloadedAt,
+          DownloadedAt: downloadedAt,
+        }),
+      );
+    }
+    return dir;
+  }
+  const received = async () => (await readFile(join(temp.path, 'args'), 'utf8')).trimEnd().split('\n');
+
+  test("a database already restored today (by the workflow's actions/cache) is used as it is: Trivy is told not to update it, and the cache is not asked", async () => {
+    const cacheDir = await cacheDirWith({ db: '2026-06-15T00:12:00Z', 'java-db': '2026-06-15T00:12:30Z' });
+    const cache = memoryCache(['digestline-trivy-db-linux-2026-06-14']);
+    const result = await runTrivy(execAs('ok'), cache, scan({ cacheDir }));
+    expect(result).toMatchObject({
+      skipped: { db: true, javaDb: true },
+      restoredFrom: undefined,
+      saved: false,
+    });
+    expect(cache.calls).toEqual([]);
+    const args = await received();
+    expect(args).toEqual(trivyArgs(scan({ cacheDir }), { db: true, javaDb: true }));
+    expect(args).toContain('--skip-db-update');
+    expect(args).toContain('--skip-java-db-update');
+  });
+
+  test("yesterday's database, or one without metadata, is left to Trivy to update", async () => {
+    for (const cacheDir of [
+      await cacheDirWith({ db: '2026-06-14T23:59:00Z' }),
+      join(temp.path, 'empty-cache'),
+    ]) {
+      const result = await runTrivy(execAs('ok'), undefined, scan({ cacheDir }));
+      expect(result.skipped).toEqual({ db: false, javaDb: false });
+      const args = await received();
+      expect(args).not.toContain('--skip-db-update');
+      expect(args).not.toContain('--skip-java-db-update');
+    }
+  });
+
+  test('a Java index downloaded today is kept while the vulnerability database of yesterday is updated', async () => {
+    const cacheDir = await cacheDirWith({ db: '2026-06-14T08:00:00Z', 'java-db': '2026-06-15T01:00:00Z' });
+    await expect(runTrivy(execAs('ok'), undefined, scan({ cacheDir }))).resolves.toMatchObject({
+      skipped: { db: false, javaDb: true },
+    });
+    expect(await received()).toContain('--skip-java-db-update');
   });
 
   test('without a cache service Trivy still runs', async () => {
