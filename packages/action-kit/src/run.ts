@@ -1,3 +1,4 @@
+import module from 'node:module';
 import { describeStacks, faultOf, reportError } from '@digestline/base';
 import * as core from './runner.js';
 import { IS_POST_STATE, isPost } from './state.js';
@@ -7,6 +8,10 @@ import { IS_POST_STATE, isPost } from './state.js';
  * step, so it never rejects; the exit code becomes 1 through `setFailed`.
  */
 export async function run(main: () => Promise<void>, post?: () => Promise<void>): Promise<void> {
+  // The chunks an action loads once its inputs are read compile from V8's code cache (in the system's
+  // temporary directory, keyed by their content and Node's version) when the same bundle ran before on
+  // this machine: the steps of one job, a self-hosted runner. Parsing them is most of a run's own time.
+  (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   try {
     if (isPost()) {
       if (post) await post();
