@@ -1,18 +1,5 @@
 import { createAtMostOnce, createOctokit, githubContext } from '@digestline/action-kit';
-import type { DeploymentRecorder, RunContext } from '@digestline/promotion';
-
-export function runContext(): RunContext {
-  const context = githubContext();
-  return {
-    repository: `${context.repo.owner}/${context.repo.repo}`,
-    runId: String(context.runId),
-    runAttempt: process.env.GITHUB_RUN_ATTEMPT ?? '1',
-    sha: context.sha,
-    workflow: context.workflow,
-    actor: context.actor,
-    serverUrl: context.serverUrl,
-  };
-}
+import type { DeploymentRecorder } from '@digestline/promotion';
 
 /** GitHub Deployments on the commit this run built, so the environment page shows which digest runs where. */
 export function githubDeployments(token: string): DeploymentRecorder {

@@ -2,8 +2,8 @@ import { annotate, log, run as runStep, setOutputs, writeSummary } from '@digest
 import { RegistryClient } from '@digestline/oci';
 import { promote, promotionRequest } from '@digestline/promotion';
 import { Output } from './constants.js';
-import { githubDeployments, runContext } from './deployments.js';
 import { type PromoteInputs, readInputs } from './inputs.js';
+import { runContext } from './run-context.js';
 import { summarySections } from './summary.js';
 import { trustSettings } from './trust.js';
 
@@ -26,7 +26,11 @@ export async function main(inputs: PromoteInputs = readInputs()): Promise<void> 
     ...trust,
     signatureReferences: inputs.signatureReferences,
     requireStageProof: inputs.requireStageProof,
-    deployments: inputs.githubToken === undefined ? undefined : githubDeployments(inputs.githubToken),
+    // Octokit is loaded only when there is a GitHub API to call.
+    deployments:
+      inputs.githubToken === undefined
+        ? undefined
+        : (await import('./deployments.js')).githubDeployments(inputs.githubToken),
     run: runContext(),
   });
   try {

@@ -1,13 +1,5 @@
-import { createOctokit, githubAttestations, idToken, log } from '@digestline/action-kit';
 import type { PromotionSettings } from '@digestline/promotion';
-import {
-  keylessSigner,
-  loadPrivateKey,
-  loadPublicKey,
-  publicGoodTrustRoot,
-  type TrustRoot,
-  trustRootFromFile,
-} from '@digestline/signing';
+import { loadPrivateKey, loadPublicKey, type TrustRoot } from '@digestline/signing';
 import type { PromoteInputs } from './inputs.js';
 
 /**
@@ -20,12 +12,11 @@ export async function trustSettings(
 ): Promise<
   Pick<PromotionSettings, 'publicKey' | 'privateKey' | 'keylessSignature' | 'records' | 'verifySignature'>
 > {
+  // Only a keyless rule loads the Sigstore trust machinery and octokit.
+  const keyless = () => import('./keyless.js');
   let root: TrustRoot | undefined;
   const trustRoot = async () => {
-    root ??=
-      inputs.trustedRoot === undefined
-        ? await publicGoodTrustRoot({ log })
-        : await trustRootFromFile(inputs.trustedRoot);
+    root ??= await (await keyless()).trustRoot(inputs.trustedRoot);
     return root;
   };
   const settings: Awaited<ReturnType<typeof trustSettings>> = { verifySignature: inputs.verify !== 'none' };
@@ -37,13 +28,13 @@ export async function trustSettings(
       policy: inputs.imageIdentity,
       ...(inputs.attestationsToken === undefined || repository === ''
         ? {}
-        : { github: githubAttestations(createOctokit(inputs.attestationsToken), repository) }),
+        : { github: (await keyless()).attestationsSource(inputs.attestationsToken, repository) }),
     };
   }
   const records = inputs.records;
   if (records.kind === 'keyless') {
     settings.records = {
-      keyless: keylessSigner({ getToken: idToken }, inputs.sigstore),
+      keyless: (await keyless()).jobSigner(inputs.sigstore),
       root: await trustRoot(),
       policy: records.policy,
     };
