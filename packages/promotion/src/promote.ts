@@ -39,9 +39,13 @@ export async function promote(
       recordDigest: done.recordDigest,
     };
   }
-  const source = await checkSource(plan);
-  const signature = await checkSignature(plan, log);
-  const stageProof = await checkStageProof(plan, log);
+  // The checks only read, and none needs another's result: they run at once, and the first refusal in
+  // this order is the one reported, as if they had run one after another.
+  const [source, signature, stageProof] = await inOrder(
+    checkSource(plan),
+    checkSignature(plan, log),
+    checkStageProof(plan, log),
+  );
   const checks = [path, source.check, signature, ...(stageProof === undefined ? [] : [stageProof])];
 
   const applied = await withDeployment(plan, previousDigest, log, () =>
@@ -53,6 +57,13 @@ export async function promote(
     checks,
     ...applied,
   };
+}
+
+/** Every promise settled; then the first rejection in argument order, else all the values. */
+async function inOrder<T extends unknown[]>(...work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(work);
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as T;
 }
 
 function described(plan: Plan, previousDigest: string | undefined) {
