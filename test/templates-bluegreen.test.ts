@@ -31,6 +31,9 @@ import { buildImage } from './harness/images.js';
  */
 const pair = generateKeyPair();
 const password = 'blue-green-password';
+/** The promotion records' own key pair: the image key cannot mint a stage proof. */
+const recordPair = generateKeyPair();
+const recordPassword = 'blue-green-record-password';
 const repository = 'octo-org/app';
 
 let registry: LocalRegistry;
@@ -205,6 +208,7 @@ beforeAll(async () => {
   const checkout = join(temp.path, 'repository');
   await cp(join(repoRoot, 'demo', 'app'), checkout, { recursive: true });
   await writeFile(join(checkout, 'cosign.pub'), publicKeyPem(pair.publicKey));
+  await writeFile(join(checkout, 'record.pub'), publicKeyPem(recordPair.publicKey));
   await mkdir(join(checkout, 'scripts'));
   await writeFile(join(checkout, 'scripts', 'smoke-test'), SMOKE_TEST);
   await chmod(join(checkout, 'scripts', 'smoke-test'), 0o755);
@@ -221,12 +225,21 @@ beforeAll(async () => {
   front = await startFrontDoor(nginxDir);
   starter = await adoptStarter(temp.path);
 
+  // The record key is a secret of each environment a promotion runs in; the image key one of the
+  // repository's, which blue-green must not need.
+  const recordSecrets = {
+    RECORD_PRIVATE_KEY: await encryptPrivateKey(recordPair.privateKey, recordPassword),
+    RECORD_PASSWORD: recordPassword,
+  };
   executor = await WorkflowExecutor.start({
     repository: { name: repository, path: checkout },
     secrets: {
       COSIGN_PRIVATE_KEY: await encryptPrivateKey(pair.privateKey, password),
       COSIGN_PASSWORD: password,
     },
+    environments: Object.fromEntries(
+      ['production', 'production-blue', 'production-green'].map((name) => [name, { secrets: recordSecrets }]),
+    ),
     approve: (request) => {
       approvals.push(request);
       return { approved: true, reviewer: 'release-manager' };
@@ -268,6 +281,9 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
         public_key: 'cosign.pub',
         certificate_identity: '',
         certificate_oidc_issuer: '',
+        certificate_identity_regexp: '',
+        record_public_key: 'record.pub',
+        record_certificate_identity_regexp: '',
       },
     });
     expectSuccess(run);
@@ -297,11 +313,20 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
     expect(run.job('smoke-slot').steps.at(-1)?.log).toContain(`${front.url}/blue serves ${v1}`);
     expect(run.job('verify').steps.at(-1)?.log).toContain(`${front.url} serves ${v1}`);
     expect(await served('/', v1)).toBe('1.0.0');
-    // Each step of the two-environment ladder is proven by a record the next step verified.
-    for (const environment of ['blue', 'production'])
+    // Each step of the two-environment ladder is proven by a record the next step verified, signed by
+    // the record key (the image key signs none), whose secrets never reach the log.
+    for (const environment of ['blue', 'production']) {
+      expect(
+        (await findPromotionRecords(client, repository, v1, environment, [recordPair.publicKey])).records,
+      ).toHaveLength(1);
       expect(
         (await findPromotionRecords(client, repository, v1, environment, [pair.publicKey])).records,
-      ).toHaveLength(1);
+      ).toEqual([]);
+    }
+    expect(run.log()).not.toContain(recordPassword);
+    // No warning: not the old single-key setup, and no input the action does not know.
+    for (const job of ['deploy-slot', 'switch'])
+      expect(run.job(job).steps.flatMap((step) => step.annotations)).toEqual([]);
     expect(deployments()).toEqual([['production', v1, 'success']]);
     github.assertDone();
   }, 300_000);
@@ -358,6 +383,7 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
         slot_url_template: `${front.url}/{slot}`,
         environment_url: front.url,
         public_key: 'cosign.pub',
+        record_public_key: 'record.pub',
       },
     });
     expect(run.conclusion).toBe('failure');
@@ -392,6 +418,7 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
         smoke_test_command: './scripts/smoke-test "$SLOT_URL"',
         slot_url_template: `${front.url}/{slot}`,
         public_key: 'cosign.pub',
+        record_public_key: 'record.pub',
       },
     });
     expect(run.conclusion).toBe('failure');
@@ -447,7 +474,7 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
     expect(run.job('release/rollback').outputs).toEqual({ 'rolled-back': 'true' });
     // production is back on the old slot's digest; the new release stays in its slot for a look.
     expect([await tagged('blue'), await tagged('green'), await tagged('production')]).toEqual([v3, v2, v2]);
-    const rollback = await findPromotionRecords(client, repository, v2, 'production', [pair.publicKey]);
+    const rollback = await findPromotionRecords(client, repository, v2, 'production', [recordPair.publicKey]);
     expect(rollback.records.map((record) => record.mode).sort()).toEqual(['promote', 'rollback']);
     // Two deployments of production: the new release, then the old one again.
     expect(deployments().slice(-2)).toEqual([
