@@ -9,50 +9,73 @@ import {
 import type { Inputs } from './inputs.js';
 
 const BLOCKING_SHOWN = 20;
-// GitHub shows at most 10 error annotations per step; the rest are in the summary.
-const BLOCKING_ANNOTATED = 10;
+// GitHub shows the first 10 error and the first 10 warning annotations of a step, and the step's own
+// failure is one of the errors: beyond that an annotation is a line of log nobody sees, so the last one
+// shown points at where the rest are.
+const ERRORS_SHOWN = 10;
+const WARNINGS_SHOWN = 10;
 
 const where = (finding: Finding) =>
   finding.location
     ? `${finding.location.file}${finding.location.line ? `:${finding.location.line}` : ''}`
     : [finding.targets.join(', '), finding.artifactPath].filter(Boolean).join(' ');
 
+type Annotation = [message: string, location?: Parameters<typeof annotate>[2]];
+
 export function annotateOutcome(outcome: GateOutcome, inputs: Inputs, issues: IssueSync | undefined): void {
+  const warnings: Annotation[] = [];
   for (const budget of outcome.budgets.filter((b) => b.tolerated > 0)) {
     const ids = outcome.tolerated.filter((f) => f.severity === budget.severity).map((f) => f.id);
-    annotate(
-      'warning',
+    warnings.push([
       `The budget \`${budget.severity}: ${budget.limit}\` lets ${budget.tolerated} ${budget.severity} finding(s) pass that the threshold ${inputs.threshold} would block: ${listed(ids)}. Fix them, or waive each one with a reason and an expiry date.`,
       { file: outcome.policy.file, line: budget.line, title: 'Budget lets blocking findings pass' },
-    );
+    ]);
   }
   for (const waiver of outcome.expiredWaivers) {
-    annotate(
-      'warning',
+    warnings.push([
       `The waiver for ${waiver.id}${waiver.package ? ` in ${waiver.package}` : ''} expired on ${waiver.expires} and no longer applies: fix the finding, or renew the waiver with a new date and reason.`,
       { file: outcome.policy.file, line: waiver.line, title: 'Expired waiver' },
-    );
-  }
-  for (const finding of outcome.blocking.filter((f) => f.location).slice(0, BLOCKING_ANNOTATED)) {
-    annotate('error', `${finding.id} (${finding.severity}): ${finding.title}${fixNote(finding)}`, {
-      file: finding.location?.file,
-      line: finding.location?.line,
-      endLine: finding.location?.endLine,
-      title: `Blocking ${finding.kind}`,
-    });
+    ]);
   }
   const { truncation } = outcome.sarif;
   if (truncation) {
     const why = truncation.reason === 'results' ? '25,000 results per run' : '10 MB gzipped';
-    annotate(
-      'warning',
+    warnings.push([
       `The SARIF holds the ${truncation.kept} most severe of ${truncation.total} findings: GitHub accepts at most ${why}.`,
-    );
+    ]);
   }
   if (issues && issues.deferred > 0) {
+    warnings.push([
+      `${issues.deferred} blocking finding(s) got no issue yet: at most 50 issues are opened per run.`,
+    ]);
+  }
+  const errors: Annotation[] = [];
+  // Only as many as leave room for the step's failure and, when some are left out, the pointer.
+  const located = outcome.blocking.filter((f) => f.location);
+  const room = located.length > ERRORS_SHOWN - 1 ? ERRORS_SHOWN - 2 : ERRORS_SHOWN - 1;
+  for (const finding of located.slice(0, room)) {
+    errors.push([
+      `${finding.id} (${finding.severity}): ${finding.title}${fixNote(finding)}`,
+      {
+        file: finding.location?.file,
+        line: finding.location?.line,
+        endLine: finding.location?.endLine,
+        title: `Blocking ${finding.kind}`,
+      },
+    ]);
+  }
+  if (located.length > room) {
+    errors.push([
+      `${located.length - room} more blocking finding(s) in files are not annotated (GitHub shows ${ERRORS_SHOWN} errors per step): every blocking finding is in the job summary and in ${outcome.sarif.path}.`,
+    ]);
+  }
+  for (const [message, location] of errors) annotate('error', message, location);
+  const shownWarnings = warnings.length > WARNINGS_SHOWN ? WARNINGS_SHOWN - 1 : WARNINGS_SHOWN;
+  for (const [message, location] of warnings.slice(0, shownWarnings)) annotate('warning', message, location);
+  if (warnings.length > shownWarnings) {
     annotate(
       'warning',
-      `${issues.deferred} blocking finding(s) got no issue yet: at most 50 issues are opened per run.`,
+      `${warnings.length - shownWarnings} more warning(s) are not annotated (GitHub shows ${WARNINGS_SHOWN} warnings per step): budgets and waivers are listed in the job summary.`,
     );
   }
 }

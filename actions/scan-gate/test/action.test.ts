@@ -112,9 +112,40 @@ describe('the gate', () => {
       unknown: 0,
     });
     expect(result.annotations).toContainEqual(
-      expect.objectContaining({ level: 'error', file: 'env', line: 5, title: 'Blocking secret' }),
+      expect.objectContaining({ level: 'error', file: 'package-lock.json', title: 'Blocking vulnerability' }),
     );
+    // Past the eight annotated (GitHub shows ten errors a step, the failure among them): in the summary.
+    expect(result.summary).toMatch(/\| github-pat \| critical \|.*\| env:5 \|/);
     expect(result.summary).toContain('| scans/grype.json | grype | 23 |');
+  });
+
+  test('annotations stop at what GitHub shows (10 errors, 10 warnings per step), the last pointing at the rest', async () => {
+    const expired = Array.from({ length: 12 }, (_, i) => [
+      `  - id: CVE-2000-${1000 + i}`,
+      '    reason: long gone',
+      '    expires: 2020-01-31',
+    ]).flat();
+    await place({
+      'repo.json': 'corpus:trivy/trivy-repo-juice-shop-LARGE.json',
+      'policy.yml': ['waivers:', ...expired, ''].join('\n'),
+    });
+    const result = await gate({ reports: 'repo.json', policy: 'policy.yml', sarif: 'out/gate.sarif' });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs.blocking).toBe('50');
+    const shown = result.annotations.filter((a) => a.level === 'error');
+    expect(shown).toHaveLength(10);
+    expect(shown.filter((a) => a.title?.startsWith('Blocking '))).toHaveLength(8);
+    expect(shown[8]?.message).toMatch(
+      /^\d+ more blocking finding\(s\) in files are not annotated \(GitHub shows 10 errors per step\): every blocking finding is in the job summary and in out\/gate\.sarif\.$/,
+    );
+    expect(shown[9]?.message).toMatch(/^scan-gate found 50 blocking finding\(s\)/);
+    const warnings = result.annotations.filter((a) => a.level === 'warning');
+    expect(warnings).toHaveLength(10);
+    expect(warnings.filter((a) => a.title === 'Expired waiver')).toHaveLength(9);
+    expect(warnings[9]?.message).toBe(
+      '3 more warning(s) are not annotated (GitHub shows 10 warnings per step): budgets and waivers are listed in the job summary.',
+    );
+    expect(result.summary).toContain('CVE-2000-1011');
   });
 
   test('ignore-unfixed leaves out vulnerabilities without a fix', async () => {
