@@ -195,6 +195,50 @@ describe('the CI starter on pull requests', () => {
       commit('no dependency');
     }
   }, 300_000);
+
+  test('with the migration lint turned on, a pull request adding a migration that drops a table is blocked on that file alone', async () => {
+    // The one line a team adds to the starter to lint its PostgreSQL migrations.
+    const starter = await readFile(join(workflows, 'digestline-ci.yml'), 'utf8');
+    if (!starter.includes('      severity_threshold: high\n')) throw new Error('the CI starter changed');
+    const adopted = join(workflows, 'ci-with-migrations.yml');
+    await writeFile(
+      adopted,
+      starter.replace(
+        '      severity_threshold: high\n',
+        '      severity_threshold: high\n      migrations_path: migrations\n',
+      ),
+    );
+    git('checkout', '--quiet', '-b', 'feature');
+    await writeFile(join(checkout, 'migrations', 'V3__drop_orders.sql'), 'DROP TABLE orders;\n');
+    const head = commit('drop the orders');
+    git('checkout', '--quiet', 'main');
+    try {
+      expectUpload('ci-pr-scan');
+      expectUpload('ci-pr-migrations');
+      const run = await executor.run(adopted, pullRequest(head, REPOSITORY));
+      expect(run.conclusion).toBe('failure');
+      expect(results(run)).toEqual({
+        ci: 'failure',
+        'ci/checks': 'success',
+        'ci/scan': 'success',
+        'ci/migrations': 'failure',
+      });
+      const check = run.job('ci/migrations').steps.find((step) => step.name === 'Migration check');
+      const errors = check?.annotations.filter((annotation) => annotation.level === 'error') ?? [];
+      // Only the migration the pull request adds is judged; V1 and V2 are on main already.
+      expect(errors.map((annotation) => annotation.file)).toContain('migrations/V3__drop_orders.sql');
+      expect(errors.every((a) => a.file === undefined || a.file === 'migrations/V3__drop_orders.sql')).toBe(
+        true,
+      );
+      expect(errors.map((annotation) => annotation.message).join('\n')).toMatch(/drop/i);
+      // The findings still reach code scanning, under their own category beside the scan's.
+      const categories = calls('code-scanning/upload-sarif').slice(-2).flatMap(uploadedCategories);
+      expect(categories.sort()).toEqual(['migration-check/', 'repository/']);
+      github.assertDone();
+    } finally {
+      git('branch', '--quiet', '-D', 'feature');
+    }
+  }, 300_000);
 });
 
 describe('the security audit starter on its schedule', () => {
