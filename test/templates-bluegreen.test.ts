@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import {
   type DemoService,
   freePort,
+  type LocalPostgres,
   type LocalRegistry,
   makeTempDir,
   repoRoot,
   type Service,
   startDemoService,
+  startPostgres,
   startRegistry,
   startService,
   waitUntil,
@@ -37,6 +39,9 @@ const recordPassword = 'blue-green-record-password';
 const repository = 'octo-org/app';
 
 let registry: LocalRegistry;
+let postgres: LocalPostgres;
+let productionDatabase: string;
+let checkout: string;
 let github: GitHubFixture;
 let executor: WorkflowExecutor;
 let client: RegistryClient;
@@ -109,6 +114,25 @@ async function startFrontDoor(dir: string): Promise<FrontDoor> {
     },
     stop: () => nginx.stop(),
   };
+}
+
+const psql = (url: string, sql: string) =>
+  execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8' }).trim();
+
+/** Production as Flyway left it: the demo app's two migrations applied, and an order without a note. */
+async function migratedByFlyway(url: string): Promise<void> {
+  for (const file of ['V1__create_orders.sql', 'V2__add_orders_note.sql'])
+    psql(url, await readFile(join(repoRoot, 'demo/app/migrations', file), 'utf8'));
+  psql(
+    url,
+    `CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL,
+       type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, installed_by varchar(100) NOT NULL,
+       installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL, success boolean NOT NULL);
+     INSERT INTO flyway_schema_history VALUES
+       (1, '1', 'create orders', 'SQL', 'V1__create_orders.sql', 1, 'app', now(), 5, true),
+       (2, '2', 'add orders note', 'SQL', 'V2__add_orders_note.sql', 2, 'app', now(), 3, true);
+     INSERT INTO orders (customer) VALUES ('existing customer');`,
+  );
 }
 
 /** A release of the demo app: one file, /srv/release.json, in a FROM scratch image. */
@@ -197,15 +221,18 @@ done
 `;
 
 beforeAll(async () => {
-  [registry, github, temp] = await Promise.all([
+  [registry, github, postgres, temp] = await Promise.all([
     startRegistry(),
     startGitHub(),
+    startPostgres(),
     makeTempDir('templates-bluegreen'),
   ]);
+  productionDatabase = await postgres.createDatabase('production');
+  await migratedByFlyway(productionDatabase);
   client = new RegistryClient(registry.host);
   image = `${registry.host}/${repository}`;
   // The repository the workflows run for: the demo app, its public key and its smoke test.
-  const checkout = join(temp.path, 'repository');
+  checkout = join(temp.path, 'repository');
   await cp(join(repoRoot, 'demo', 'app'), checkout, { recursive: true });
   await writeFile(join(checkout, 'cosign.pub'), publicKeyPem(pair.publicKey));
   await writeFile(join(checkout, 'record.pub'), publicKeyPem(recordPair.publicKey));
@@ -237,9 +264,12 @@ beforeAll(async () => {
       COSIGN_PRIVATE_KEY: await encryptPrivateKey(pair.privateKey, password),
       COSIGN_PASSWORD: password,
     },
-    environments: Object.fromEntries(
-      ['production', 'production-blue', 'production-green'].map((name) => [name, { secrets: recordSecrets }]),
-    ),
+    // production's database is a secret of its environment: the switch dry-runs the pending migrations.
+    environments: {
+      production: { secrets: { ...recordSecrets, DATABASE_URL: productionDatabase } },
+      'production-blue': { secrets: recordSecrets },
+      'production-green': { secrets: recordSecrets },
+    },
     approve: (request) => {
       approvals.push(request);
       return { approved: true, reviewer: 'release-manager' };
@@ -257,7 +287,7 @@ afterAll(async () => {
   await front?.stop();
   await Promise.all(Object.values(services).map((service) => service?.stop()));
   await client?.close();
-  await Promise.all([registry?.stop(), github?.stop(), temp?.remove()]);
+  await Promise.all([registry?.stop(), github?.stop(), postgres?.stop(), temp?.remove()]);
 });
 
 describe('blue-green.yml and the blue-green starter, key signing', () => {
@@ -302,6 +332,10 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
       'up-to-date': 'false',
     });
     expect(run.job('deploy-slot').name).toBe('Deploy to blue');
+    // production's database already has both migrations: the dry-run before the switch finds none pending.
+    expect(
+      run.job('switch').steps.find((step) => step.name.startsWith('Migration dry-run'))?.conclusion,
+    ).toBe('success');
     expect(approvals.map((a) => [a.environment, a.job])).toEqual([
       ['production-blue', 'deploy-slot'],
       ['production', 'switch'],
@@ -486,5 +520,53 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
     await front.reroute();
     expect(await served('/', v2)).toBe('1.1.0');
     github.assertDone();
+  }, 300_000);
+
+  test("a release whose migration fails on production's data is refused before the switch", async () => {
+    const v4 = await pushRelease('1.3.0', 0, true);
+    // The release's commit adds a migration that cannot run on production: an order has no note.
+    await writeFile(
+      join(checkout, 'migrations', 'V3__require_note.sql'),
+      'ALTER TABLE orders ALTER COLUMN note SET NOT NULL;\n',
+    );
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+        cwd: checkout,
+        stdio: 'pipe',
+      });
+    git('add', '.');
+    git('commit', '--quiet', '-m', 'notes are required');
+    const before = { production: await tagged('production'), green: await tagged('green') };
+    try {
+      const run = await executor.run(starter, { name: 'workflow_dispatch', inputs: { image_digest: v4 } });
+      expect(run.conclusion).toBe('failure');
+      expect(results(run)).toEqual([
+        ['release', 'failure'],
+        ['release/preflight', 'success'],
+        ['release/deploy-slot', 'success'],
+        ['release/smoke-slot', 'success'],
+        ['release/switch', 'failure'],
+        ['release/verify', 'skipped'],
+        ['release/rollback', 'skipped'],
+      ]);
+      const steps = run.job('release/switch').steps;
+      const dryRun = steps.find((step) => step.name.startsWith('Migration dry-run'));
+      expect(dryRun?.conclusion).toBe('failure');
+      expect(dryRun?.annotations.map((a) => `${a.file}: ${a.message}`).join('\n')).toMatch(
+        /V3__require_note\.sql: .*null/i,
+      );
+      expect(steps.find((step) => step.name === 'Point the environment at the new slot')?.conclusion).toBe(
+        'skipped',
+      );
+      // production and its database are as they were; only the idle slot holds the new release.
+      expect(await tagged('production')).toBe(before.production);
+      expect(await tagged('green')).toBe(before.green);
+      expect(await tagged('blue')).toBe(v4);
+      expect(psql(productionDatabase, 'SELECT count(*) FROM orders WHERE note IS NULL')).toBe('1');
+      expect(psql(productionDatabase, 'SELECT count(*) FROM flyway_schema_history')).toBe('2');
+      github.assertDone();
+    } finally {
+      git('revert', '--no-edit', 'HEAD');
+    }
   }, 300_000);
 });
