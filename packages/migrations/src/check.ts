@@ -52,6 +52,7 @@ export async function checkMigrations(options: CheckOptions): Promise<CheckResul
     postgresVersion,
     requireDown: options.requireDown,
     config,
+    keepStatements: options.databaseUrl !== undefined,
   });
 
   let dryRunResult: DryRunResult | undefined;

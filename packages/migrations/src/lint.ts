@@ -1,9 +1,10 @@
 import { configuredSetting, type LintConfig } from './config.js';
 import { type Migration, missingDowns } from './discovery.js';
-import { LineIndex, parseSql, type Statement } from './parser.js';
+import { LineIndex, PARSE_CHUNK_CHARS, parseSqlInChunks, type Statement } from './parser.js';
 import { REGISTRY } from './rules/index.js';
 import { DESTRUCTIVE_RULES, isRuleId, RULES, type RuleId, type Severity } from './rules.js';
-import { type Catalog, MigrationState, TRACKERS } from './state.js';
+import { Schema } from './schema.js';
+import { MigrationState, TRACKERS } from './state.js';
 import { type Hit, Walker } from './walker.js';
 
 export interface Finding {
@@ -33,6 +34,13 @@ export interface LintOptions {
   postgresVersion: number;
   requireDown?: boolean;
   config?: LintConfig;
+  /**
+   * Keep every statement's parse tree in `parsed` (default true): the dry-run needs them. Without, a
+   * statement's tree is dropped once the rules have seen it.
+   */
+  keepStatements?: boolean;
+  /** Parse a migration in pieces of about this many characters (see parseSqlInChunks). */
+  chunkChars?: number;
 }
 
 export interface LintResult {
@@ -48,7 +56,8 @@ const IGNORE = /--\s*migration-check:ignore\b[ \t]*([^\s]*)[ \t]*(.*)$/gm;
 export function lintMigrations(migrations: Migration[], options: LintOptions): LintResult {
   const findings: Finding[] = [];
   const parsed: ParsedMigration[] = [];
-  const catalog: Catalog = new Map();
+  const schema = new Schema();
+  const keep = options.keepStatements ?? true;
   const lineIndexes = new Map<string, LineIndex>();
   const config = options.config ?? { rules: {}, overrides: [] };
   const emit = (finding: Finding) => {
@@ -92,9 +101,40 @@ export function lintMigrations(migrations: Migration[], options: LintOptions): L
       emit(locate(statementStart, end, hit.rule, message, severityOf(hit.rule)));
     };
 
-    const outcome = parseSql(migration.sql);
-    if (outcome.syntaxError) {
-      const { index, message } = outcome.syntaxError;
+    const mark = findings.length;
+    const statements: Statement[] = [];
+    let state: MigrationState | undefined;
+    let previousEnd = 0;
+    schema.begin();
+    const chunks = parseSqlInChunks(migration.sql, options.chunkChars ?? PARSE_CHUNK_CHARS);
+    let next = chunks.next();
+    for (; !next.done; next = chunks.next()) {
+      const chunk = next.value;
+      state ??= new MigrationState(
+        migration,
+        chunk.statements.length > 1 || chunk.more,
+        options.postgresVersion,
+        schema,
+      );
+      for (const statement of chunk.statements) {
+        if (keep) statements.push(statement);
+        const hits = walker.check(statement, state);
+        const gap = migration.sql.slice(previousEnd, statement.start);
+        previousEnd = statement.end;
+        const ignored = suppressions(gap, (problem) =>
+          report(statement.start, statement.end, { rule: 'invalid-suppression', message: problem }),
+        );
+        for (const hit of hits) {
+          if (!ignored.has(hit.rule)) report(statement.start, statement.end, hit);
+        }
+      }
+    }
+    const syntaxError = next.value;
+    if (syntaxError) {
+      // The tool would not apply a migration that does not parse: what it found before the error is void.
+      findings.length = mark;
+      schema.rollback();
+      const { index, message } = syntaxError;
       const lineEnd = migration.sql.indexOf('\n', index);
       const finding = locate(
         index,
@@ -107,20 +147,10 @@ export function lintMigrations(migrations: Migration[], options: LintOptions): L
       emit(finding);
       continue;
     }
-    parsed.push({ migration, statements: outcome.statements });
-    const state = new MigrationState(migration, outcome.statements.length, options.postgresVersion, catalog);
-    let previousEnd = 0;
-    for (const statement of outcome.statements) {
-      const hits = walker.check(statement, state);
-      const gap = migration.sql.slice(previousEnd, statement.start);
-      previousEnd = statement.end;
-      const ignored = suppressions(gap, (problem) =>
-        report(statement.start, statement.end, { rule: 'invalid-suppression', message: problem }),
-      );
-      for (const hit of hits) {
-        if (!ignored.has(hit.rule)) report(statement.start, statement.end, hit);
-      }
-    }
+    // The schema is what the up migrations define: a down migration's changes are linted, not kept.
+    if (migration.direction === 'down') schema.rollback();
+    else schema.commit();
+    parsed.push({ migration, statements });
   }
 
   if (options.requireDown) {

@@ -3,6 +3,7 @@ import type { Migration } from '../src/discovery.js';
 import { loadParser, parseSql } from '../src/parser.js';
 import { REGISTRY } from '../src/rules/index.js';
 import { DESTRUCTIVE_RULES, RULE_IDS, RULES, type Rule, ruleName } from '../src/rules.js';
+import { Schema } from '../src/schema.js';
 import { MigrationState, TRACKERS } from '../src/state.js';
 import { type NodeContext, type Visitors, Walker } from '../src/walker.js';
 import { lintFiles } from './helpers.js';
@@ -71,7 +72,7 @@ function visits(sql: string, rules: Record<string, (keyof Visitors)[]>, tracked:
   );
   const walker = new Walker(registry, visitor('tracker', tracked) as Visitors<NodeContext>);
   const { statements } = parseSql(sql);
-  const state = new MigrationState(migration, statements.length, 15, new Map());
+  const state = new MigrationState(migration, statements.length > 1, 15, new Schema());
   for (const statement of statements) walker.check(statement, state);
   return log;
 }
@@ -142,7 +143,7 @@ SELECT 1;`,
       ...RULES['change-column-type'],
       visitors: {
         ColumnDef(def, ctx) {
-          const known = ctx.state.catalog.get(ctx.table)?.get(def.colname ?? 'a')?.name;
+          const known = ctx.state.schema.column(ctx.table, def.colname ?? 'a')?.type?.name;
           seen.push(`${ctx.fresh ? 'fresh' : 'existing'} ${ctx.table} a:${known ?? 'unknown'}`);
         },
       },
@@ -151,7 +152,7 @@ SELECT 1;`,
     const { statements } = parseSql(
       'ALTER TABLE t ALTER COLUMN a TYPE int; ALTER TABLE t ALTER COLUMN a TYPE text; CREATE TABLE u (a int); ALTER TABLE u ADD COLUMN a int8;',
     );
-    const state = new MigrationState(migration, statements.length, 15, new Map());
+    const state = new MigrationState(migration, statements.length > 1, 15, new Schema());
     for (const statement of statements) walker.check(statement, state);
     expect(seen).toEqual([
       'existing t a:unknown',
@@ -159,7 +160,7 @@ SELECT 1;`,
       'existing u a:unknown',
       'fresh u a:int4',
     ]);
-    expect(state.catalog.get('u')?.get('a')?.name).toBe('int8');
+    expect(state.schema.column('u', 'a')?.type?.name).toBe('int8');
   });
 });
 

@@ -87,7 +87,9 @@ export const COLUMN_RULES: readonly Rule[] = [
     destructive: true,
     visitors: {
       AlterTableCmd(cmd, ctx) {
-        if (cmd.subtype === 'AT_DropColumn') ctx.report(`Drops column ${ctx.table}.${cmd.name ?? ''}.`);
+        // A column of a table this migration created holds no data yet, and no code reads it.
+        if (cmd.subtype === 'AT_DropColumn' && !ctx.fresh)
+          ctx.report(`Drops column ${ctx.table}.${cmd.name ?? ''}.`);
       },
     },
   },
@@ -170,7 +172,7 @@ export const COLUMN_RULES: readonly Rule[] = [
         const column = columnOf(def, ctx.parent);
         const to = column?.type;
         if (column?.use !== 'type' || !to || ctx.fresh) return;
-        const from = ctx.state.catalog.get(ctx.table)?.get(column.column);
+        const from = ctx.state.schema.column(ctx.table, column.column)?.type;
         const using = column.defaultExpr !== undefined;
         const message = changeType(`${ctx.table}.${column.column}`, from, to, using);
         if (message) ctx.report(message);
@@ -185,7 +187,12 @@ export const COLUMN_RULES: readonly Rule[] = [
     visitors: {
       AlterTableCmd(cmd, ctx) {
         if (cmd.subtype !== 'AT_SetNotNull' || ctx.fresh) return;
-        const version = ctx.state.postgresVersion;
+        const { schema, postgresVersion: version } = ctx.state;
+        const column = cmd.name ?? '';
+        // Already NOT NULL: nothing to check. From PostgreSQL 12 a validated CHECK (col IS NOT NULL)
+        // proves it, and the scan is skipped.
+        if (schema.column(ctx.table, column)?.notNull) return;
+        if (version >= 12 && schema.provenNotNull(ctx.table, column)) return;
         const pg12 =
           version >= 12 ? '' : ` (PostgreSQL ${version} cannot skip the scan even with a validated CHECK)`;
         ctx.report(`Sets ${ctx.table}.${cmd.name ?? ''} NOT NULL${pg12}.`);

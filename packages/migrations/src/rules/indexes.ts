@@ -10,8 +10,14 @@ function concurrently(what: string, ctx: RuleContext): void {
     ? 'it follows BEGIN in the same migration'
     : state.migration.format === 'dbmate'
       ? 'dbmate wraps each migration in a transaction'
-      : `${state.migration.format} runs this ${state.statementCount}-statement migration as one transaction block`;
+      : `${state.migration.format} runs this migration of several statements as one transaction block`;
   ctx.report(`${what} cannot run inside a transaction block, and ${why}.`);
+}
+
+/** Whether the migrations created the index on a table this migration created. */
+export function onNewTable(index: string, ctx: RuleContext): boolean {
+  const table = ctx.state.schema.indexTable(index);
+  return table !== undefined && ctx.state.created(table);
 }
 
 /** Building and dropping indexes. */
@@ -36,8 +42,10 @@ export const INDEX_RULES: readonly Rule[] = [
     fix: 'Use DROP INDEX CONCURRENTLY in a migration of its own (it cannot run in a transaction).',
     visitors: {
       DropStmt(drop, ctx) {
-        if (drop.removeType === 'OBJECT_INDEX' && !drop.concurrent)
-          ctx.report(`Drops index ${droppedNames(drop).join(', ')}.`);
+        if (drop.removeType !== 'OBJECT_INDEX' || drop.concurrent) return;
+        // An index on a table this migration created locks nobody out.
+        const onExisting = droppedNames(drop).filter((name) => !onNewTable(name, ctx));
+        if (onExisting.length > 0) ctx.report(`Drops index ${onExisting.join(', ')}.`);
       },
     },
   },

@@ -2,6 +2,7 @@ import type { AlterTableCmd, AlterTableType } from '@pgsql/types';
 import { droppedNames, relationName, truncatedTables, unwrap, vacuumFullTables } from '../nodes.js';
 import type { Rule } from '../rules.js';
 import type { RuleContext } from '../walker.js';
+import { onNewTable } from './indexes.js';
 
 // ALTER TABLE subcommands that take a lock weaker than ACCESS EXCLUSIVE.
 const WEAKER_LOCK_SUBTYPES = new Set<AlterTableType>([
@@ -64,7 +65,9 @@ export const LOCK_RULES: readonly Rule[] = [
             ctx,
           );
         } else if (drop.removeType === 'OBJECT_INDEX' && !drop.concurrent) {
-          exclusive(`the table of index ${droppedNames(drop)[0]}`, ctx);
+          const index = droppedNames(drop).find((name) => !onNewTable(name, ctx));
+          const table = index === undefined ? undefined : ctx.state.schema.indexTable(index);
+          if (index !== undefined) exclusive(table ?? `the table of index ${index}`, ctx);
         }
       },
       TruncateStmt(truncate, ctx) {
@@ -74,10 +77,14 @@ export const LOCK_RULES: readonly Rule[] = [
         );
       },
       VacuumStmt(vacuum, ctx) {
-        exclusive(vacuumFullTables(vacuum)?.[0], ctx);
+        exclusive(
+          vacuumFullTables(vacuum)?.find((name) => !ctx.state.created(name)),
+          ctx,
+        );
       },
       ClusterStmt(cluster, ctx) {
-        if (cluster.relation) exclusive(relationName(cluster.relation), ctx);
+        const table = cluster.relation && relationName(cluster.relation);
+        if (table && !ctx.state.created(table)) exclusive(table, ctx);
       },
     },
   },

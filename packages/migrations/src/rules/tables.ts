@@ -27,7 +27,9 @@ export const TABLE_RULES: readonly Rule[] = [
     destructive: true,
     visitors: {
       TruncateStmt(truncate, ctx) {
-        ctx.report(`Truncates ${truncatedTables(truncate).join(', ')}.`);
+        // Emptying a table this migration created loses nothing.
+        const existing = truncatedTables(truncate).filter((name) => !ctx.state.created(name));
+        if (existing.length > 0) ctx.report(`Truncates ${existing.join(', ')}.`);
       },
     },
   },
@@ -51,6 +53,7 @@ export const TABLE_RULES: readonly Rule[] = [
     visitors: {
       VacuumStmt(vacuum, ctx) {
         const tables = vacuumFullTables(vacuum);
+        if (tables && tables.length > 0 && tables.every((name) => ctx.state.created(name))) return;
         if (tables) ctx.report(`VACUUM FULL ${tables.join(', ') || '(every table in the database)'}.`);
       },
     },
@@ -63,6 +66,7 @@ export const TABLE_RULES: readonly Rule[] = [
     fix: 'Use an online repack tool (pg_repack --order-by) outside migrations.',
     visitors: {
       ClusterStmt(cluster, ctx) {
+        if (cluster.relation && ctx.state.created(relationName(cluster.relation))) return;
         const table = cluster.relation
           ? relationName(cluster.relation)
           : '(every previously clustered table)';
