@@ -389,26 +389,21 @@ export class RegistryClient {
     );
     if (api === 'absent') {
       const tag = fallbackTag(digest);
-      const index = await this.fetchManifest(repository, tag, [MediaType.ociIndex], true);
+      const [index, tagged] = await Promise.all([
+        this.fetchManifest(repository, tag, [MediaType.ociIndex], true),
+        this.referrerTags(repository, digest),
+      ]);
       found.push(
         ...(index === undefined ? [] : parseIndex(index.bytes, `the fallback tag ${tag}`).manifests),
       );
-      found.push(...(await this.ownTagReferrers(repository, digest, found)));
+      found.push(...(await this.ownTagReferrers(repository, digest, tagged, found)));
       this.bound(what, repository, found.length, MAX_REFERRERS, 'referrers');
     }
     return filterReferrers(found, options.artifactType);
   }
 
-  /**
-   * Referrers under tags of their own (`referrerTag`) that the fallback index does not list: a writer may
-   * have dropped another's entry from the index, never from its own tag. One tag list, and a manifest
-   * read only for a referrer the index lacks.
-   */
-  private async ownTagReferrers(
-    repository: string,
-    subject: string,
-    indexed: readonly Descriptor[],
-  ): Promise<Descriptor[]> {
+  /** Digest prefixes of the subject's referrers that have tags of their own (`referrerTag`). */
+  private async referrerTags(repository: string, subject: string): Promise<string[]> {
     const what = `listing tags of ${this.registry}/${repository}`;
     const prefixes: string[] = [];
     let tags = 0;
@@ -424,6 +419,20 @@ export class RegistryClient {
         this.bound(what, repository, tags, MAX_TAGS, 'tags');
       },
     );
+    return prefixes;
+  }
+
+  /**
+   * Referrers under tags of their own that the fallback index does not list: a writer may have dropped
+   * another's entry from the index, never from its own tag. A manifest is read only for a referrer the
+   * index lacks.
+   */
+  private async ownTagReferrers(
+    repository: string,
+    subject: string,
+    prefixes: readonly string[],
+    indexed: readonly Descriptor[],
+  ): Promise<Descriptor[]> {
     const found: Descriptor[] = [];
     for (const prefix of prefixes) {
       if (indexed.some((d) => d.digest.startsWith(prefix))) continue;
@@ -471,6 +480,7 @@ export class RegistryClient {
     // The empty config is part of nearly every artifact; registries refuse a manifest whose blobs they lack.
     if (manifest.config.digest === EMPTY_CONFIG_DIGEST) await this.pushBlob(repository, '{}');
     const bytes = Buffer.from(JSON.stringify(manifest));
+    const tag = fallbackTag(subject.digest);
     const { digest, subject: confirmed } = await this.putManifest(
       repository,
       sha256Digest(bytes),
@@ -478,8 +488,6 @@ export class RegistryClient {
       mediaType,
     );
     if (confirmed !== undefined) return { digest };
-
-    const tag = fallbackTag(subject.digest);
     const existing = await this.fetchManifest(repository, tag, [MediaType.ociIndex], true);
     const index =
       existing === undefined ? emptyIndex() : parseIndex(existing.bytes, `the fallback tag ${tag}`);
