@@ -291,8 +291,33 @@ describe('the security audit starter on its schedule', () => {
   }, 300_000);
 });
 
+/** A deploy key committed by mistake: a high finding, which the critical threshold of these runs lets pass. */
+const DEPLOY_KEY = [
+  '-----BEGIN RSA PRIVATE KEY-----',
+  'MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi4v8N6t3Vx0Jq3Z5xM0yQnQh7kLwLz',
+  'q0Jp8bPq2XJ3Hq6Kz1mWqf9e8V1r2kTtR5lZ0y3cQwX9uYbHn4sD7aE6fG2hJ8kL0mN',
+  '-----END RSA PRIVATE KEY-----',
+  '',
+].join('\n');
+
+/** The judged findings by severity, as the gate step of `job` counted them. */
+const counts = (run: RunResult, job: string) =>
+  JSON.parse(
+    run.job(job).steps.find((step) => step.outputs.counts !== undefined)?.outputs.counts ?? '{}',
+  ) as Record<string, number>;
+
 describe('workflow_dispatch with the documented inputs', () => {
-  test('ci.yml by hand: the given lint and test commands, a critical threshold, the migration lint and its SARIF', async () => {
+  beforeAll(async () => {
+    await writeFile(join(checkout, 'deploy.pem'), DEPLOY_KEY);
+    commit('a deploy key');
+  });
+
+  afterAll(async () => {
+    await rm(join(checkout, 'deploy.pem'));
+    commit('no deploy key');
+  });
+
+  test('ci.yml by hand: the given lint and test commands, a critical threshold that lets a high finding pass, the migration lint and its SARIF', async () => {
     expectUpload('migrations');
     const run = await executor.run(join(repoRoot, 'workflows-templates/ci.yml'), {
       name: 'workflow_dispatch',
@@ -311,6 +336,9 @@ describe('workflow_dispatch with the documented inputs', () => {
     });
     expectSuccess(run);
     expect(results(run)).toEqual({ checks: 'success', scan: 'success', migrations: 'success' });
+    // The deploy key is high, below the critical threshold asked for: judged, reported, not blocking.
+    expect(counts(run, 'scan')).toMatchObject({ critical: 0, high: 1 });
+    expect(run.job('scan').outputs).toMatchObject({ passed: 'true', blocking: '0' });
     expect(run.job('checks').steps.find((s) => s.name === 'Lint')?.log).toContain(
       'lint: Containerfile present',
     );
@@ -323,7 +351,7 @@ describe('workflow_dispatch with the documented inputs', () => {
     github.assertDone();
   }, 300_000);
 
-  test('security-audit.yml by hand with issues turned off uploads its SARIF and touches no issue', async () => {
+  test('security-audit.yml by hand at a critical threshold with issues turned off uploads its SARIF and touches no issue', async () => {
     const issueCalls = calls('issues/list-for-repo').length;
     expectUpload('audit-manual');
     const run = await executor.run(join(repoRoot, 'workflows-templates/security-audit.yml'), {
@@ -332,6 +360,7 @@ describe('workflow_dispatch with the documented inputs', () => {
     });
     expectSuccess(run);
     expect(run.job('audit').outputs).toMatchObject({ passed: 'true', blocking: '0' });
+    expect(counts(run, 'audit')).toMatchObject({ critical: 0, high: 1 });
     expect(uploadedCategories(calls('code-scanning/upload-sarif').at(-1) as RecordedRequest)).toEqual([
       'dependencies/',
     ]);
