@@ -47,9 +47,18 @@ export async function readRelease(
   repository: string,
   digest: string,
 ): Promise<Release | undefined> {
-  const manifest = JSON.parse(
-    (await client.getManifest(repository, digest)).bytes.toString('utf8'),
-  ) as ImageManifest;
+  let manifest = JSON.parse((await client.getManifest(repository, digest)).bytes.toString('utf8')) as
+    | ImageManifest
+    | { manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[] };
+  if ('manifests' in manifest && Array.isArray(manifest.manifests)) {
+    // A multi-platform index: the service "runs" on linux/amd64, as this machine does.
+    const entries = manifest.manifests;
+    const chosen =
+      entries.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? entries[0];
+    if (chosen === undefined) return undefined;
+    manifest = JSON.parse((await client.getManifest(repository, chosen.digest)).bytes.toString('utf8'));
+  }
+  if (!('layers' in manifest)) return undefined;
   let found: Buffer | undefined;
   for (const layer of manifest.layers) {
     const blob = await client.getBlob(repository, layer.digest);
