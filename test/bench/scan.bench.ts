@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { inputEnvName, makeTempDir, node24, parseCommandFile, repoRoot } from '@digestline/local';
 import { parse as parseYaml } from 'yaml';
@@ -249,6 +250,7 @@ export default async function scanBench(): Promise<BenchTable> {
   const temp = await makeTempDir('scan-bench');
   try {
     await writeFile(join(temp.path, 'rss.cjs'), RSS_PRELOAD);
+    const loadBefore = loadavg()[0] ?? 0;
     const sizes = [
       await measureSize(temp.path, 'lean', leanVulnerability),
       await measureSize(temp.path, 'full', fullVulnerability),
@@ -284,6 +286,7 @@ export default async function scanBench(): Promise<BenchTable> {
             `${round(s.sizeMiB)} MiB: ${s.blocking} blocking; SARIF ${round(s.sarifMiB)} MiB (GitHub's 25,000 results, most severe kept); ${s.annotations} annotation lines.`,
         ),
         'both processes carry the same one-line --require preload that records peak RSS at exit.',
+        `load average (1 min) ${round(loadBefore, 2)} before, ${round(loadavg()[0] ?? 0, 2)} after, on ${cpus().length} CPUs shared with other work.`,
       ],
     };
   } finally {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { glob } from 'tinyglobby';
 import { ScanInputError } from './errors.js';
@@ -37,7 +37,9 @@ export async function findReports(patterns: string[], cwd: string): Promise<stri
  * findings all at once.
  */
 export async function readReportFile(path: string, name: string = path): Promise<Report> {
-  return readParsedReport(parseReportJson(decodeAndRelease(await readFile(path)), name), name);
+  // In one read: the promise API reads a large file 512 KiB at a time through the thread pool, which
+  // took a fifth as long again as the parse; nothing else runs meanwhile.
+  return readParsedReport(parseReportJson(decodeAndRelease(readFileSync(path)), name), name);
 }
 
 // Below this a file may share its ArrayBuffer with Node's buffer pool, which must never be detached.
