@@ -134,8 +134,9 @@ describe('build, push, sign with the corpus cosign key, attest, tag', () => {
       expect(message).toContain('attested (https://slsa.dev/provenance/v1');
       expect(message).toContain('not tagged');
       const tags = (await registryContents(open))['team/halfway'] ?? [];
-      // Only the signature and the referrers fallback index: tags a deployment could pull by are absent.
-      expect(tags.every((t) => /^sha256-[a-f0-9]{64}(\.sig)?$/.test(t))).toBe(true);
+      // Only the signature, the referrers fallback index and each referrer's own tag: tags a deployment
+      // could pull by are absent.
+      expect(tags.every((t) => /^sha256-[a-f0-9]{64}(\.sig|\.[a-f0-9]{32}\.ref)?$/.test(t))).toBe(true);
       expect(tags).toContain(`sha256-${pushed?.slice(7)}.sig`);
     } finally {
       await proxy.close();
