@@ -7,7 +7,10 @@ import {
   isBundleWithDsseEnvelope,
   type SerializedBundle,
 } from '@sigstore/bundle';
-import { DSSEBundleBuilder, type Signature, type Witness } from '@sigstore/sign';
+import type { Signature, Witness } from '@sigstore/sign';
+// The builder alone: the package's index also loads its Fulcio and Rekor clients with their HTTP stack
+// (make-fetch-happen and its proxies and cache), which a key signature never uses.
+import { DSSEBundleBuilder } from '@sigstore/sign/dist/bundler/dsse.js';
 import { type TrustMaterial, toSignedEntity, Verifier } from '@sigstore/verify';
 import { BundleVerificationError } from './errors.js';
 import { INTOTO_PAYLOAD_TYPE, isAbout, parseStatement, type Statement, StatementError } from './intoto.js';

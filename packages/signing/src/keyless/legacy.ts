@@ -7,7 +7,7 @@ import {
 } from '@digestline/oci';
 import type { SerializedBundle } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
-import { MessageSignatureBundleBuilder, RekorWitness } from '@sigstore/sign';
+import type { MessageSignatureBundleBuilder } from '@sigstore/sign';
 import type { Signer } from '../bundle.js';
 import {
   appendSignatureLayer,
@@ -46,10 +46,12 @@ export async function loggedSignatureAnnotations(
   signer: Signer,
   rekorURL: string,
 ): Promise<Record<string, string>> {
-  const witness = new RekorWitness({ rekorBaseURL: rekorURL, fetchOnConflict: true });
+  // Loaded here: @sigstore/sign brings its HTTP stack, which only a signature logged in Rekor needs.
+  const sigstore = await import('@sigstore/sign');
+  const witness = new sigstore.RekorWitness({ rekorBaseURL: rekorURL, fetchOnConflict: true });
   let bundle: Awaited<ReturnType<MessageSignatureBundleBuilder['create']>>;
   try {
-    bundle = await new MessageSignatureBundleBuilder({ signer, witnesses: [witness] }).create({
+    bundle = await new sigstore.MessageSignatureBundleBuilder({ signer, witnesses: [witness] }).create({
       data: payload,
     });
   } catch (error) {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { errorClass } from '@digestline/base';
 import { X509Certificate } from '@sigstore/core';
-import { RekorWitness, TSAWitness, type Witness } from '@sigstore/sign';
+import type { Witness } from '@sigstore/sign';
 import type { Signer } from '../bundle.js';
 import type { SigstoreEndpoints } from './endpoints.js';
 
@@ -90,6 +90,20 @@ const splitPem = (chain: string[]) => chain.map((c) => (c.endsWith('\n') ? c : `
  * identity (requested once, renewed near expiry), a Rekor entry for every signature and, with a TSA, an
  * RFC 3161 timestamp. Fulcio's whole chain is kept, for cosign's legacy `.sig` annotations.
  */
+/**
+ * A witness made on first use: @sigstore/sign's index loads its HTTP stack (make-fetch-happen, proxies,
+ * a cache), which only a keyless or Rekor-logged signature needs.
+ */
+function lazyWitness(make: () => Promise<Witness>): Witness {
+  let made: Promise<Witness> | undefined;
+  return {
+    async testify(content, publicKey) {
+      made ??= make();
+      return (await made).testify(content, publicKey);
+    },
+  };
+}
+
 export function keylessSigner(tokens: IdentityTokenSource, endpoints: SigstoreEndpoints): KeylessSigner {
   let key: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
   let current: FulcioCertificate | undefined;
@@ -128,10 +142,20 @@ export function keylessSigner(tokens: IdentityTokenSource, endpoints: SigstoreEn
     return { cert: current, privateKey: key.privateKey };
   }
 
+  const tsaURL = endpoints.tsaURL;
   const witnesses: Witness[] = [
     // intoto entries: the public Rekor and the local one both store them as verifiers expect.
-    new RekorWitness({ rekorBaseURL: endpoints.rekorURL, entryType: 'intoto', fetchOnConflict: true }),
-    ...(endpoints.tsaURL === undefined ? [] : [new TSAWitness({ tsaBaseURL: endpoints.tsaURL })]),
+    lazyWitness(
+      async () =>
+        new (await import('@sigstore/sign')).RekorWitness({
+          rekorBaseURL: endpoints.rekorURL,
+          entryType: 'intoto',
+          fetchOnConflict: true,
+        }),
+    ),
+    ...(tsaURL === undefined
+      ? []
+      : [lazyWitness(async () => new (await import('@sigstore/sign')).TSAWitness({ tsaBaseURL: tsaURL }))]),
   ];
   return {
     async sign(data) {
