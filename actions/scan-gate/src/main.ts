@@ -1,23 +1,8 @@
 import { tmpdir } from 'node:os';
-import {
-  createOctokit,
-  githubContext,
-  log,
-  run as runStep,
-  setOutputs,
-  writeSummary,
-} from '@digestline/action-kit';
+import { log, run as runStep, setOutputs, writeSummary } from '@digestline/action-kit';
 import { GateFailedError } from '@digestline/base';
-import {
-  type GitHubRequest,
-  type IssueSync,
-  loadPolicy,
-  runGate,
-  syncIssues,
-  type UploadResult,
-  uploadSarif,
-} from '@digestline/scan';
-import { ISSUE_LABEL, OUTPUT } from './constants.js';
+import { loadPolicy, runGate } from '@digestline/scan';
+import { OUTPUT } from './constants.js';
 import { type Inputs, readInputs } from './inputs.js';
 import { annotateOutcome, failureMessage, summarySections } from './report.js';
 
@@ -45,30 +30,10 @@ export async function main(inputs: Inputs = readInputs()): Promise<void> {
     `Read ${outcome.reports.length} report(s): ${outcome.merged.length} findings after merging, ${outcome.blocking.length} blocking.`,
   );
 
-  let upload: UploadResult | undefined;
-  let issues: IssueSync | undefined;
-  if (inputs.uploadSarif || inputs.createIssues) {
-    const octokit = createOctokit(inputs.token ?? '');
-    const request = octokit.request as unknown as GitHubRequest;
-    const context = githubContext();
-    if (inputs.uploadSarif) {
-      upload = await uploadSarif(request, {
-        ...context.repo,
-        commitSha: context.sha,
-        ref: context.ref,
-        // Made beside the file because `gzip` was asked for above.
-        gzipped: outcome.sarif.gzipped as Buffer,
-      });
-    }
-    if (inputs.createIssues) {
-      issues = await syncIssues(request, outcome.blocking, {
-        ...context.repo,
-        category: inputs.category,
-        label: ISSUE_LABEL,
-        runUrl: `${context.serverUrl}/${context.repo.owner}/${context.repo.repo}/actions/runs/${context.runId}`,
-      });
-    }
-  }
+  const { upload, issues } =
+    inputs.uploadSarif || inputs.createIssues
+      ? await (await import('./github.js')).publish(outcome, inputs)
+      : {};
 
   setOutputs({
     [OUTPUT.passed]: outcome.passed,
