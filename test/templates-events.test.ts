@@ -241,6 +241,51 @@ describe('the CI starter on pull requests', () => {
   }, 300_000);
 });
 
+describe('the CI starter on a push to main', () => {
+  test("an npm project: Node 24 set up, npm ci, the package's lint and test scripts, and npm's audit judged beside Trivy's scan", async () => {
+    const manifest = {
+      name: 'app',
+      version: '1.0.0',
+      private: true,
+      scripts: { lint: 'echo "lint: ran"', test: 'echo "test: ran"' },
+    };
+    const lock = {
+      name: 'app',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      requires: true,
+      packages: { '': { name: 'app', version: '1.0.0' } },
+    };
+    await writeFile(join(checkout, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFile(join(checkout, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+    const head = commit('an npm package');
+    try {
+      expectUpload('ci-push');
+      const run = await executor.run(join(workflows, 'digestline-ci.yml'), { name: 'push', sha: head });
+      expectSuccess(run);
+      const checks = run.job('ci/checks').steps;
+      expect(
+        checks.find((step) => step.name.startsWith('actions/setup-node'))?.outputs['node-version'],
+      ).toMatch(/^v24\./);
+      expect(checks.find((step) => step.name === 'Lint')?.log).toContain('lint: ran');
+      expect(checks.find((step) => step.name === 'Test')?.log).toContain('test: ran');
+      const scan = run.job('ci/scan').steps;
+      expect(scan.find((step) => step.name === 'Dependency audit')?.conclusion).toBe('success');
+      const gate = scan.find((step) => step.name === 'Gate');
+      expect(gate?.log).toMatch(/Read 2 report\(s\)/);
+      expect(calls('code-scanning/upload-sarif').at(-1)?.body).toMatchObject({
+        ref: 'refs/heads/main',
+        commit_sha: head,
+      });
+      github.assertDone();
+    } finally {
+      await rm(join(checkout, 'package.json'));
+      await rm(join(checkout, 'package-lock.json'));
+      commit('no npm package');
+    }
+  }, 300_000);
+});
+
 describe('the security audit starter on its schedule', () => {
   test('a secret found at night opens one issue; the next night, with the secret gone, the issue is closed', async () => {
     await mkdir(join(checkout, 'config'), { recursive: true });
