@@ -19,7 +19,7 @@ const DRY_RUN_STATEMENTS = 1_000;
 /** In-process measures: the median of this many runs. */
 const RUNS = 3;
 /** Whole-process runs, ours and squawk's alternating: the median of each. */
-const PROCESS_RUNS = 5;
+const PROCESS_RUNS = 9;
 /** A stopped squawk run is reported so; its time is then a lower bound. */
 const SQUAWK_LIMIT_MS = 45_000;
 

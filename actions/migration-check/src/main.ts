@@ -23,10 +23,8 @@ export async function main(inputs: RunInputs = readInputs()): Promise<void> {
     changedSince: inputs.changedSince,
     databaseUrl: inputs.databaseUrl,
   });
-  await Promise.all([
-    writeReport(resolve(inputs.workspace, inputs.report), report),
-    writeSarif(resolve(inputs.workspace, inputs.sarif), report),
-  ]);
+  writeReport(resolve(inputs.workspace, inputs.report), report);
+  writeSarif(resolve(inputs.workspace, inputs.sarif), report);
   const failure = report.dryRun?.failure;
   annotateFindings(report, inputs.report, failure === undefined ? 0 : 1);
   if (failure) {

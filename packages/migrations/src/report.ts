@@ -1,4 +1,4 @@
-import { mkdir, open } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Migration } from './discovery.js';
 import type { DryRunResult } from './dry-run.js';
@@ -124,39 +124,40 @@ const WRITE_CHARS = 1 << 20;
 /**
  * Writes `document` with `items` in place of the ITEMS marker: indented when small, else compact, one
  * item at a time, so no string of the whole document is ever built. Compact output is byte for byte what
- * JSON.stringify would write for the whole.
+ * JSON.stringify would write for the whole. The writes are synchronous: nothing else is left to run
+ * meanwhile, and on a busy runner each hop to the thread pool and back waited longer than the write.
  */
-async function writeJsonDocument<T>(
+function writeJsonDocument<T>(
   file: string,
   document: (items: unknown) => unknown,
   items: readonly T[],
   item: (value: T) => unknown,
-): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const handle = await open(file, 'w');
+): void {
+  mkdirSync(dirname(file), { recursive: true });
+  if (items.length <= PRETTY_FINDINGS_LIMIT) {
+    writeFileSync(file, `${JSON.stringify(document(items.map(item)), null, 2)}\n`);
+    return;
+  }
+  const fd = openSync(file, 'w');
   try {
-    if (items.length <= PRETTY_FINDINGS_LIMIT) {
-      await handle.writeFile(`${JSON.stringify(document(items.map(item)), null, 2)}\n`);
-      return;
-    }
     const [head, tail] = JSON.stringify(document(ITEMS)).split(ITEMS_JSON) as [string, string];
     let chunk = `${head}[`;
     for (let i = 0; i < items.length; i++) {
       chunk += (i === 0 ? '' : ',') + JSON.stringify(item(items[i] as T));
       if (chunk.length >= WRITE_CHARS) {
-        await handle.write(chunk);
+        writeSync(fd, chunk);
         chunk = '';
       }
     }
-    await handle.write(`${chunk}]${tail}\n`);
+    writeSync(fd, `${chunk}]${tail}\n`);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
 /** Writes the JSON report (indented up to {@link PRETTY_FINDINGS_LIMIT} findings, compact above). */
-export function writeReport(file: string, report: Report): Promise<void> {
-  return writeJsonDocument(
+export function writeReport(file: string, report: Report): void {
+  writeJsonDocument(
     file,
     (findings) => ({ ...report, findings }),
     report.findings,
@@ -165,6 +166,6 @@ export function writeReport(file: string, report: Report): Promise<void> {
 }
 
 /** Writes the SARIF log of `report` (indented when small, compact above), one result at a time. */
-export function writeSarif(file: string, report: Report, toolVersion = SARIF_TOOL_VERSION): Promise<void> {
-  return writeJsonDocument(file, (results) => sarifLog(results, toolVersion), report.findings, sarifResult);
+export function writeSarif(file: string, report: Report, toolVersion = SARIF_TOOL_VERSION): void {
+  writeJsonDocument(file, (results) => sarifLog(results, toolVersion), report.findings, sarifResult);
 }

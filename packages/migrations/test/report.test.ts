@@ -18,8 +18,8 @@ describe('the JSON report and the SARIF on disk', () => {
     try {
       const { report, sarif } = await checkMigrations({ root: dir.path, paths: ['db'] });
       expect(report.findings).toHaveLength(count);
-      await writeReport(join(dir.path, 'out/report.json'), report);
-      await writeSarif(join(dir.path, 'out/results.sarif'), report);
+      writeReport(join(dir.path, 'out/report.json'), report);
+      writeSarif(join(dir.path, 'out/results.sarif'), report);
       const reportText = await readFile(join(dir.path, 'out/report.json'), 'utf8');
       const sarifText = await readFile(join(dir.path, 'out/results.sarif'), 'utf8');
       const indent = count <= PRETTY_FINDINGS_LIMIT ? 2 : undefined;
