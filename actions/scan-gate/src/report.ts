@@ -39,9 +39,12 @@ export function annotateOutcome(outcome: GateOutcome, inputs: Inputs, issues: Is
   }
   const { truncation } = outcome.sarif;
   if (truncation) {
-    const why = truncation.reason === 'results' ? '25,000 results per run' : '10 MB gzipped';
+    const why =
+      truncation.reason === 'results'
+        ? 'GitHub stores at most 5,000 results of a run (it accepts 25,000 and drops the rest)'
+        : 'GitHub accepts at most 10 MB gzipped';
     warnings.push([
-      `The SARIF holds the ${truncation.kept} most severe of ${truncation.total} findings: GitHub accepts at most ${why}.`,
+      `The SARIF holds the ${truncation.kept} most severe of ${truncation.total} findings: ${why}. Every finding is counted in the job summary.`,
     ]);
   }
   if (issues && issues.deferred > 0) {

@@ -6,15 +6,25 @@ import { compareFindings, type Finding, fingerprint, type Severity, sortFindings
 /** GitHub's documented limits for one SARIF upload to code scanning. */
 export interface SarifLimits {
   runs: number;
+  /** Above this GitHub rejects the upload. */
   resultsPerRun: number;
+  /**
+   * Of an accepted run GitHub stores and shows only this many results ("exceeded alert limits"), so
+   * scan-gate writes no more: the most severe, chosen here rather than by GitHub.
+   */
+  storedResultsPerRun: number;
   gzippedBytes: number;
 }
 
 export const GITHUB_SARIF_LIMITS: SarifLimits = {
   runs: 20,
   resultsPerRun: 25_000,
+  storedResultsPerRun: 5_000,
   gzippedBytes: 10 * 1024 * 1024,
 };
+
+/** How many results a log holds at most. */
+const resultsKept = (limits: SarifLimits) => Math.min(limits.resultsPerRun, limits.storedResultsPerRun);
 
 export interface SarifOptions {
   /** Stable name of this analysis (never an image tag): GitHub closes alerts only within one category. */
@@ -266,13 +276,13 @@ const fewer = (kept: number, bytes: number, limit: number) => Math.floor((kept *
 
 /**
  * SARIF for GitHub code scanning, inside its limits: above 25,000 results or 10 MB gzipped GitHub
- * rejects the whole upload, so waived results and then the least severe are dropped first and the cut
- * is reported. Small logs are indented.
+ * rejects the whole upload, and of the results it accepts it keeps the first 5,000; so waived results
+ * and then the least severe are dropped first and the cut is reported. Small logs are indented.
  */
 export function writeSarif(all: Finding[], options: SarifOptions): SarifOutput {
   const limits = options.limits ?? GITHUB_SARIF_LIMITS;
   const { sorted, reasons } = ranked(all, options);
-  let kept = Math.min(sorted.length, limits.resultsPerRun);
+  let kept = Math.min(sorted.length, resultsKept(limits));
   let reason: SarifTruncation['reason'] | undefined = kept < sorted.length ? 'results' : undefined;
   for (;;) {
     let text = [...logText(sorted.slice(0, kept), options, reasons)].join('');
@@ -309,7 +319,7 @@ export async function writeSarifFile(
 ): Promise<SarifFile> {
   const limits = options.limits ?? GITHUB_SARIF_LIMITS;
   const { sorted, reasons } = ranked(all, options);
-  let kept = Math.min(sorted.length, limits.resultsPerRun);
+  let kept = Math.min(sorted.length, resultsKept(limits));
   let reason: SarifTruncation['reason'] | undefined = kept < sorted.length ? 'results' : undefined;
   for (;;) {
     const findings = sorted.length === kept ? sorted : sorted.slice(0, kept);

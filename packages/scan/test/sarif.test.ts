@@ -216,7 +216,12 @@ describe('the SARIF we write', () => {
   });
 
   test("GitHub's documented limits are the defaults", () => {
-    expect(GITHUB_SARIF_LIMITS).toEqual({ runs: 20, resultsPerRun: 25_000, gzippedBytes: 10 * 1024 * 1024 });
+    expect(GITHUB_SARIF_LIMITS).toEqual({
+      runs: 20,
+      resultsPerRun: 25_000,
+      storedResultsPerRun: 5_000,
+      gzippedBytes: 10 * 1024 * 1024,
+    });
   });
 
   test('above the results limit the most severe are kept and the cut is reported', () => {
@@ -237,6 +242,16 @@ describe('the SARIF we write', () => {
     expect(lows.filter((f) => kept.has(f.id))).toHaveLength(lows.length - 10);
     expect(log.runs[0]?.tool.driver.rules).toHaveLength(250);
     expect(validate(log)).toEqual([]);
+  });
+
+  test('no more results than GitHub stores of a run (5,000, of the 25,000 it accepts): the most severe', () => {
+    const limits = { ...GITHUB_SARIF_LIMITS, storedResultsPerRun: 40 };
+    const findings = Array.from({ length: 60 }, (_, i) => finding(i, i % 2 === 0 ? 'low' : 'high'));
+    const sarif = writeSarif(findings, { ...options, limits });
+    expect(sarif.truncation).toEqual({ total: 60, kept: 40, reason: 'results' });
+    const levels = (JSON.parse(sarif.text) as Log).runs[0]?.results.map((r) => r.level);
+    expect(levels?.filter((level) => level === 'error')).toHaveLength(30);
+    expect(levels?.filter((level) => level === 'note')).toHaveLength(10);
   });
 
   test('above the gzipped size limit results are dropped, least severe first, until it fits', () => {
