@@ -1,4 +1,5 @@
 import module from 'node:module';
+import { join } from 'node:path';
 import { describeStacks, faultOf, reportError } from '@digestline/base';
 import * as core from './runner.js';
 import { IS_POST_STATE, isPost } from './state.js';
@@ -8,10 +9,13 @@ import { IS_POST_STATE, isPost } from './state.js';
  * step, so it never rejects; the exit code becomes 1 through `setFailed`.
  */
 export async function run(main: () => Promise<void>, post?: () => Promise<void>): Promise<void> {
-  // The chunks an action loads once its inputs are read compile from V8's code cache (in the system's
-  // temporary directory, keyed by their content and Node's version) when the same bundle ran before on
-  // this machine: the steps of one job, a self-hosted runner. Parsing them is most of a run's own time.
-  (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  // The chunks an action loads once its inputs are read compile from V8's code cache (keyed by their
+  // content and Node's version) when the same bundle ran before in this job: a second step with the
+  // action, the post step. In RUNNER_TEMP, which the runner empties after every job, so nothing piles up.
+  const runnerTemp = process.env.RUNNER_TEMP;
+  (module as { enableCompileCache?: (directory?: string) => unknown }).enableCompileCache?.(
+    runnerTemp ? join(runnerTemp, 'digestline-compile-cache') : undefined,
+  );
   try {
     if (isPost()) {
       if (post) await post();
