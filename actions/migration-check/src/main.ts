@@ -94,8 +94,8 @@ function annotateFindings(report: Report, reportPath: string, reserved: number):
 
 /**
  * The entry point by the convention of GitHub's typescript-action template, which `@github/local-action`
- * calls (README, "Debug locally"). As src/index.ts, but never restarted: errors become `setFailed`, as on a
- * runner.
+ * calls (README, "Debug locally"), and src/index.ts once it has decided against a restart: errors become
+ * `setFailed`, as on a runner.
  */
 export function run(): Promise<void> {
   return runStep(main);
