@@ -1,3 +1,4 @@
+export * from './github.js';
 export * from './nginx.js';
 export * from './oidc.js';
 export * from './postgres.js';
