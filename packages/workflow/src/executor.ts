@@ -51,6 +51,8 @@ interface Run {
   artifactsDir: string;
   jobs: JobRun[];
   approvals: Approval[];
+  /** The workflow-level concurrency groups this run holds: its own, and those of workflows it called. */
+  groups: Set<string>;
 }
 
 /** One workflow being executed: the run's top workflow, or a workflow a job called. */
@@ -418,6 +420,7 @@ export class WorkflowExecutor {
       artifactsDir: join(dir, 'artifacts'),
       jobs: [],
       approvals: [],
+      groups: new Set(),
     };
     // GitHub passes no secret to a run for a pull request from a fork (its token aside).
     const secrets = fromFork(run, this.options.repository.name) ? {} : { ...this.options.secrets };
@@ -453,7 +456,12 @@ export class WorkflowExecutor {
     };
   }
 
-  private async workflowConcurrency(frame: Frame): Promise<() => void> {
+  /**
+   * The workflow-level `concurrency:` of the run's workflow or of a called one (whose `github` context
+   * is the caller's, as on GitHub). A called workflow asking for a group its own run holds would wait
+   * for itself: GitHub cancels that as a deadlock, and so does this.
+   */
+  private async workflowConcurrency(frame: Frame, caller = '(workflow)'): Promise<() => void> {
     const spec = frame.workflow.raw.concurrency;
     if (spec === undefined) return () => {};
     const scope: Scope = {
@@ -465,14 +473,23 @@ export class WorkflowExecutor {
     };
     const value = interpolate(spec, scope, `${basename(frame.workflow.file)}: concurrency`);
     const group = typeof value === 'string' ? value : coerceString(asObject(value).group as Value);
-    return this.groups.acquire(group, () =>
+    if (frame.run.groups.has(group))
+      throw new WorkflowError(
+        `Canceling since a deadlock was detected for concurrency group: '${group}' between a top level workflow and '${caller}'`,
+      );
+    const release = await this.groups.acquire(group, () =>
       this.options.progress?.({
         type: 'waiting-for-concurrency',
         run: frame.run.id,
-        job: '(workflow)',
+        job: caller,
         group,
       }),
     );
+    frame.run.groups.add(group);
+    return () => {
+      frame.run.groups.delete(group);
+      release();
+    };
   }
 
   private githubContext(frame: Frame, job: Job | undefined, jobId: string): Json {
@@ -670,7 +687,13 @@ export class WorkflowExecutor {
             throw new WorkflowError(`${where}: required secret ${name} of ${basename(file)} was not given`);
       }
       const inner: Frame = { run: frame.run, workflow: callee, inputs, secrets, ceiling, prefix: `${key}/` };
-      const outcomes = await this.runGraph(inner);
+      const release = await this.workflowConcurrency(inner, key);
+      let outcomes: Map<string, JobOutcome>;
+      try {
+        outcomes = await this.runGraph(inner);
+      } finally {
+        release();
+      }
       const jobs = Object.fromEntries([...outcomes].map(([jobId, outcome]) => [jobId, outcome]));
       const outputScope: Scope = {
         contexts: {
