@@ -127,32 +127,47 @@ function mergeKey(finding: Finding): string {
 
 const union = (a: string[], b: string[]) => [...new Set([...a, ...b])];
 
+/** The more severe rating wins, and facts one report has and the other lacks are kept. */
+function merge(seen: Finding, finding: Finding): Finding {
+  const first = RANK[finding.severity] > RANK[seen.severity] ? finding : seen;
+  const second = first === seen ? finding : seen;
+  return {
+    ...second,
+    ...withoutUndefined(first),
+    status: first.status !== 'unknown' ? first.status : second.status,
+    fixedVersion: first.fixedVersion ?? second.fixedVersion,
+    cvss: Math.max(first.cvss ?? 0, second.cvss ?? 0) || undefined,
+    targets: union(seen.targets, finding.targets),
+    tools: union(seen.tools, finding.tools),
+  };
+}
+
 /**
  * The same finding reported by two tools (Trivy and Grype on one image) or twice by one tool counts
- * once. The more severe rating wins, and facts one report has and the other lacks are kept.
+ * once, in the place it was first seen. Findings are grouped by id first, and the full identity is
+ * built only among findings that share an id: on a report of 100,000 distinct CVEs that is none.
  */
 export function mergeFindings(findings: Iterable<Finding>): Finding[] {
-  const byKey = new Map<string, Finding>();
+  const merged: Finding[] = [];
+  // Per id: the position of its only finding so far, or its findings' positions by identity.
+  const byId = new Map<string, number | Map<string, number>>();
   for (const finding of findings) {
-    const key = mergeKey(finding);
-    const seen = byKey.get(key);
-    if (!seen) {
-      byKey.set(key, finding);
+    const group = byId.get(finding.id);
+    if (group === undefined) {
+      byId.set(finding.id, merged.push(finding) - 1);
       continue;
     }
-    const first = RANK[finding.severity] > RANK[seen.severity] ? finding : seen;
-    const second = first === seen ? finding : seen;
-    byKey.set(key, {
-      ...second,
-      ...withoutUndefined(first),
-      status: first.status !== 'unknown' ? first.status : second.status,
-      fixedVersion: first.fixedVersion ?? second.fixedVersion,
-      cvss: Math.max(first.cvss ?? 0, second.cvss ?? 0) || undefined,
-      targets: union(seen.targets, finding.targets),
-      tools: union(seen.tools, finding.tools),
-    });
+    let byKey = group;
+    if (typeof byKey === 'number') {
+      byKey = new Map([[mergeKey(merged[byKey] as Finding), byKey]]);
+      byId.set(finding.id, byKey);
+    }
+    const key = mergeKey(finding);
+    const at = byKey.get(key);
+    if (at === undefined) byKey.set(key, merged.push(finding) - 1);
+    else merged[at] = merge(merged[at] as Finding, finding);
   }
-  return [...byKey.values()];
+  return merged;
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

@@ -120,6 +120,7 @@ export async function runGate(run: GateRun): Promise<GateOutcome> {
     toolVersion: run.toolVersion,
     limits: run.limits,
     waived: result.waived,
+    sorted: true,
     path,
     gzip: run.gzip,
   });

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { constants, createGzip, type Gzip, gzipSync } from 'node:zlib';
+import type { Gzip } from 'node:zlib';
 import { compareFindings, type Finding, fingerprint, type Severity, sortFindings } from './finding.js';
 
 /** GitHub's documented limits for one SARIF upload to code scanning. */
@@ -39,6 +39,8 @@ export interface SarifOptions {
    * so GitHub dismisses their alerts with that reason instead of closing them as fixed.
    */
   waived?: readonly { finding: Finding; waiver: { reason: string } }[];
+  /** The findings are already in {@link compareFindings} order (the gate's are): not sorted again. */
+  sorted?: boolean;
 }
 
 export interface SarifTruncation {
@@ -54,6 +56,9 @@ export interface SarifOutput {
   results: number;
   truncation?: SarifTruncation;
 }
+
+// Loaded when a log is gzipped, which a large one is only to upload it or to check it against the limit.
+const zlib = () => process.getBuiltinModule('node:zlib');
 
 /** The version scan-gate's SARIF names when none is given: GitHub compares runs of one tool by it. */
 export const SARIF_TOOL_VERSION = '1.0.0';
@@ -253,20 +258,13 @@ const GZIP_QUEUE_BYTES = 4 * 1024 * 1024;
 /** Up to this size a log is written indented, for people who open it; above, compact. */
 const PRETTY_BYTES = 256 * 1024;
 
-function isSorted(findings: readonly Finding[]): boolean {
-  for (let i = 1; i < findings.length; i++) {
-    if (compareFindings(findings[i - 1] as Finding, findings[i] as Finding) > 0) return false;
-  }
-  return true;
-}
-
 /**
  * The results in the order they are kept: open findings most severe first, then waived ones. Findings
- * that arrive sorted (the gate's are) are neither copied nor sorted again.
+ * that arrive sorted (the gate's) are neither copied nor sorted again.
  */
 function ranked(all: Finding[], options: SarifOptions): { sorted: Finding[]; reasons: Map<Finding, string> } {
   const reasons = new Map((options.waived ?? []).map(({ finding, waiver }) => [finding, waiver.reason]));
-  const open = isSorted(all) ? all : sortFindings([...all]);
+  const open = options.sorted ? all : sortFindings([...all]);
   if (reasons.size === 0) return { sorted: open, reasons };
   return { sorted: [...open, ...sortFindings([...reasons.keys()])], reasons };
 }
@@ -287,7 +285,7 @@ export function writeSarif(all: Finding[], options: SarifOptions): SarifOutput {
   for (;;) {
     let text = [...logText(sorted.slice(0, kept), options, reasons)].join('');
     if (text.length <= PRETTY_BYTES) text = JSON.stringify(JSON.parse(text), null, 2);
-    const gzipped = gzipSync(text);
+    const gzipped = zlib().gzipSync(text);
     if (gzipped.length <= limits.gzippedBytes || kept === 0) {
       return {
         text,
@@ -356,7 +354,7 @@ async function streamTo(
   const startGzip = (): Gzip => {
     // The fastest level: a size check and an upload need a valid gzip, not the smallest one, and its
     // size is an upper bound of what GitHub's own compression of the same file would give.
-    const started = createGzip({ level: constants.Z_BEST_SPEED });
+    const started = zlib().createGzip({ level: zlib().constants.Z_BEST_SPEED });
     started.on('data', (chunk: Buffer) => compressed.push(chunk));
     gzipDone = once(started, 'end');
     gzip = started;
