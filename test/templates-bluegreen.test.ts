@@ -18,7 +18,7 @@ import {
 import { RegistryClient } from '@digestline/oci';
 import { findPromotionRecords } from '@digestline/promotion';
 import { encryptPrivateKey, generateKeyPair, publicKeyPem, signImage } from '@digestline/signing';
-import { type ApprovalRequest, type RunResult, WorkflowExecutor } from '@digestline/workflow';
+import { type ApprovalRequest, type Progress, type RunResult, WorkflowExecutor } from '@digestline/workflow';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { expectDeployment } from '../actions/promote/test/deployments-fixture.js';
 import { type GitHubFixture, startGitHub } from './harness/github.js';
@@ -57,6 +57,7 @@ const approvals: ApprovalRequest[] = [];
 /** Called with each finished job, so a test can break production right after the switch. */
 let onJobFinished: (job: string) => void = () => {};
 const releases: Record<string, string> = {};
+const waits: Progress[] = [];
 
 /** nginx in front of the three demo services; `reroute` points it at them again after one restarts. */
 interface FrontDoor {
@@ -276,6 +277,7 @@ beforeAll(async () => {
     },
     progress: (event) => {
       if (event.type === 'job-finished') onJobFinished(event.job);
+      if (event.type === 'waiting-for-concurrency') waits.push(event);
     },
     github: { url: github.url, token: 'fixture-token' },
     env: { SMOKE_TIMEOUT: '5' },
@@ -568,5 +570,41 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
     } finally {
       git('revert', '--no-edit', 'HEAD');
     }
+  }, 300_000);
+
+  test('two releases started at once run one after the other: the second sees the first switched and takes the other slot', async () => {
+    const [a, b] = [await pushRelease('1.4.0', 0, true), await pushRelease('1.5.0', 0, true)];
+    expectDeployment(github);
+    expectDeployment(github);
+    waits.length = 0;
+    const runs = await Promise.all([
+      executor.run(starter, { name: 'workflow_dispatch', inputs: { image_digest: a } }),
+      executor.run(starter, { name: 'workflow_dispatch', inputs: { image_digest: b } }),
+    ]);
+    for (const run of runs) expectSuccess(run);
+    // One waited for the other's group: one blue-green run per environment at a time.
+    expect(waits).toContainEqual(
+      expect.objectContaining({ job: 'release', group: 'digestline-blue-green-production' }),
+    );
+    const preflight = runs.map((run) => run.job('release/preflight').outputs);
+    const [first, second] = preflight[0]?.['active-slot'] === 'green' ? [0, 1] : [1, 0];
+    const digests = [a, b];
+    const [firstDigest, secondDigest] = [digests[first] as string, digests[second] as string];
+    expect(preflight[first]).toMatchObject({
+      'active-slot': 'green',
+      'inactive-slot': 'blue',
+      'previous-digest': v2,
+    });
+    expect(preflight[second]).toMatchObject({
+      'active-slot': 'blue',
+      'inactive-slot': 'green',
+      'previous-digest': firstDigest,
+    });
+    expect([await tagged('blue'), await tagged('green'), await tagged('production')]).toEqual([
+      firstDigest,
+      secondDigest,
+      secondDigest,
+    ]);
+    github.assertDone();
   }, 300_000);
 });
