@@ -178,6 +178,59 @@ function branchMatches(patterns: unknown[], branch: string, defaultBranch: strin
   });
 }
 
+/** A `paths:` glob as GitHub reads it: `*` within a path segment, `**` across them, `?` one character. */
+function pathPattern(pattern: string): RegExp {
+  let regex = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] as string;
+    if (pattern.startsWith('**/', i)) {
+      regex += '(?:.*/)?';
+      i += 2;
+    } else if (pattern.startsWith('**', i)) {
+      regex += '.*';
+      i += 1;
+    } else if (char === '*') regex += '[^/]*';
+    else if (char === '?') regex += '[^/]';
+    else regex += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${regex}$`);
+}
+
+/**
+ * Whether a push or pull request with these changed files starts the workflow: some file matches
+ * `paths` (a later `!pattern` taking a match back), or not every file matches `paths-ignore`.
+ */
+function pathsMatch(filters: Json, changed: string[]): boolean {
+  if (filters.paths !== undefined) {
+    const patterns = asList(filters.paths).map(String);
+    return changed.some((file) => {
+      let included = false;
+      for (const pattern of patterns) {
+        const negated = pattern.startsWith('!');
+        if (pathPattern(negated ? pattern.slice(1) : pattern).test(file)) included = !negated;
+      }
+      return included;
+    });
+  }
+  const ignored = asList(filters['paths-ignore']).map((pattern) => pathPattern(String(pattern)));
+  return changed.some((file) => !ignored.some((pattern) => pattern.test(file)));
+}
+
+/** The files a push changes since `before`, a pull request since its base `sha`; without either, the commit's own. */
+function changedFiles(repository: string, sha: string, event: WorkflowEvent): string[] {
+  const payload = asObject(event.payload);
+  const base =
+    event.name === 'push'
+      ? (payload.before as string | undefined)
+      : (asObject(asObject(payload.pull_request).base).sha as string | undefined);
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: repository, encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line !== '');
+  if (base !== undefined) return git('diff', '--name-only', `${base}...${sha}`);
+  return git('diff-tree', '--no-commit-id', '--name-only', '-r', '--root', sha);
+}
+
 function typedInput(name: string, spec: Json, value: unknown, where: string): Value {
   const type = String(spec.type ?? 'string');
   if (value === undefined || value === null) {
@@ -381,6 +434,16 @@ export class WorkflowExecutor {
           : String(asObject(asObject(asObject(event.payload).pull_request).base).ref ?? defaultBranch);
       if (!branchMatches(asList(filters.branches), target, defaultBranch))
         throw new WorkflowError(`${basename(file)} does not run on ${event.name} for branch ${target}`);
+    }
+    if (
+      (event.name === 'push' || event.name === 'pull_request') &&
+      (filters.paths !== undefined || filters['paths-ignore'] !== undefined)
+    ) {
+      const changed = changedFiles(this.options.repository.path, sha, event);
+      if (!pathsMatch(filters, changed))
+        throw new WorkflowError(
+          `${basename(file)} does not run on ${event.name}: none of the changed files (${changed.join(', ') || 'none'}) passes its paths filters`,
+        );
     }
     let inputs: Record<string, Value> = {};
     if (event.name === 'workflow_dispatch')
