@@ -341,6 +341,12 @@ export function evaluate(all: Finding[], options: GateOptions): GateResult {
   const waived: GateResult['waived'] = [];
   let ignoredUnfixed = 0;
   let excludedByKind = 0;
+  // By id, in policy order: a finding is held against the waivers of its own id only.
+  const activeById = new Map<string, Waiver[]>();
+  for (const waiver of active) {
+    const id = waiver.id.toLowerCase();
+    activeById.set(id, [...(activeById.get(id) ?? []), waiver]);
+  }
   for (const finding of all) {
     if (!policy.kinds.includes(finding.kind)) {
       excludedByKind++;
@@ -350,7 +356,10 @@ export function evaluate(all: Finding[], options: GateOptions): GateResult {
       ignoredUnfixed++;
       continue;
     }
-    const waiver = active.find((candidate) => waives(candidate, finding));
+    const waiver =
+      activeById.size === 0
+        ? undefined
+        : activeById.get(finding.id.toLowerCase())?.find((candidate) => waives(candidate, finding));
     if (waiver) {
       waived.push({ finding, waiver });
       continue;

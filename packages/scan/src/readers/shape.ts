@@ -115,7 +115,12 @@ function compile(shape: Shape): Check {
     };
   }
   const required = shape.required ?? [];
-  const fields = Object.entries(shape.fields).map(([key, field]) => ({ key, check: compile(field) }));
+  // A name that objects inherit (`constructor`) is read only as the document's own.
+  const fields = Object.entries(shape.fields).map(([key, field]) => ({
+    key,
+    check: compile(field),
+    inherited: key in Object.prototype,
+  }));
   return (value) => {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
     const object = value as Record<string, unknown>;
@@ -124,8 +129,8 @@ function compile(shape: Shape): Check {
       if (present === undefined || present === null) return false;
     }
     for (let i = 0; i < fields.length; i++) {
-      const { key, check } = fields[i] as { key: string; check: Check };
-      const item = Object.hasOwn(object, key) ? object[key] : undefined;
+      const { key, check, inherited } = fields[i] as { key: string; check: Check; inherited: boolean };
+      const item = !inherited || Object.hasOwn(object, key) ? object[key] : undefined;
       if (item === null) delete object[key];
       else if (item !== undefined && !check(item)) return false;
     }
