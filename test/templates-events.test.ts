@@ -344,6 +344,28 @@ const counts = (run: RunResult, job: string) =>
     run.job(job).steps.find((step) => step.outputs.counts !== undefined)?.outputs.counts ?? '{}',
   ) as Record<string, number>;
 
+describe('the security audit starter on a push to main', () => {
+  test('a push that changes no dependency file or container build starts no audit; one that changes the Containerfile does', async () => {
+    const audit = join(workflows, 'digestline-security-audit.yml');
+    await writeFile(join(checkout, 'public', 'index.html'), '<p>new copy</p>\n');
+    const copy = commit('new copy');
+    await expect(executor.run(audit, { name: 'push', sha: copy })).rejects.toThrow(
+      /does not run on push: none of the changed files \(public\/index\.html\) passes its paths filters/,
+    );
+    await writeFile(
+      join(checkout, 'Containerfile'),
+      `${await readFile(join(checkout, 'Containerfile'), 'utf8')}# touched\n`,
+    );
+    const build = commit('the container build changes');
+    expectUpload('audit-push');
+    github.on('issues/list-for-repo', { status: 200, body: [] });
+    const run = await executor.run(audit, { name: 'push', sha: build });
+    expectSuccess(run);
+    expect(run.job('audit/audit').outputs).toMatchObject({ passed: 'true', blocking: '0' });
+    github.assertDone();
+  }, 300_000);
+});
+
 describe('workflow_dispatch with the documented inputs', () => {
   beforeAll(async () => {
     await writeFile(join(checkout, 'deploy.pem'), DEPLOY_KEY);
