@@ -16,8 +16,15 @@ import {
   waitUntil,
 } from '@digestline/local';
 import { RegistryClient } from '@digestline/oci';
-import { findPromotionRecords } from '@digestline/promotion';
-import { encryptPrivateKey, generateKeyPair, publicKeyPem, signImage } from '@digestline/signing';
+import { findPromotionRecords, promote } from '@digestline/promotion';
+import {
+  encryptPrivateKey,
+  generateKeyPair,
+  keyId,
+  keySigner,
+  publicKeyPem,
+  signImage,
+} from '@digestline/signing';
 import { type ApprovalRequest, type Progress, type RunResult, WorkflowExecutor } from '@digestline/workflow';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { expectDeployment } from '../actions/promote/test/deployments-fixture.js';
@@ -53,6 +60,13 @@ const services: Record<'blue' | 'green' | 'production', DemoService | undefined>
   green: undefined,
   production: undefined,
 };
+/** A second application, octo-org/shop, whose production the delivery pipeline promoted. */
+const SHOP = 'octo-org/shop';
+const shop: Record<'blue' | 'green' | 'production', DemoService | undefined> = {
+  blue: undefined,
+  green: undefined,
+  production: undefined,
+};
 const approvals: ApprovalRequest[] = [];
 /** Called with each finished job, so a test can break production right after the switch. */
 let onJobFinished: (job: string) => void = () => {};
@@ -77,6 +91,9 @@ async function startFrontDoor(dir: string): Promise<FrontDoor> {
       [
         `location /blue/ { proxy_pass http://${upstream(services.blue)}/; }`,
         `location /green/ { proxy_pass http://${upstream(services.green)}/; }`,
+        `location /shop-blue/ { proxy_pass http://${upstream(shop.blue)}/; }`,
+        `location /shop-green/ { proxy_pass http://${upstream(shop.green)}/; }`,
+        `location /shop/ { proxy_pass http://${upstream(shop.production)}/; }`,
         `location / { proxy_pass http://${upstream(services.production)}; }`,
         '',
       ].join('\n'),
@@ -137,18 +154,24 @@ async function migratedByFlyway(url: string): Promise<void> {
 }
 
 /** A release of the demo app: one file, /srv/release.json, in a FROM scratch image. */
-async function pushRelease(version: string, errorRate: number, sign: boolean): Promise<string> {
+async function pushRelease(
+  version: string,
+  errorRate: number,
+  sign: boolean,
+  into = repository,
+): Promise<string> {
   const built = await buildImage(registry, {
-    repository,
+    repository: into,
     tag: `v${version}`,
     files: { 'srv/release.json': JSON.stringify({ version, errorRate }) },
   });
-  if (sign) await signImage(client, repository, built.digest, pair.privateKey);
+  if (sign) await signImage(client, into, built.digest, pair.privateKey);
   releases[built.digest] = version;
   return built.digest;
 }
 
-const follow = (tag: string) => startDemoService({ client, repository, tag, pollMs: 100 });
+const follow = (tag: string, of = repository) =>
+  startDemoService({ client, repository: of, tag, pollMs: 100 });
 
 /** What a tag points to now. */
 const tagged = async (tag: string) => (await client.headManifest(repository, tag))?.digest;
@@ -287,7 +310,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await executor?.close();
   await front?.stop();
-  await Promise.all(Object.values(services).map((service) => service?.stop()));
+  await Promise.all([...Object.values(services), ...Object.values(shop)].map((service) => service?.stop()));
   await client?.close();
   await Promise.all([registry?.stop(), github?.stop(), postgres?.stop(), temp?.remove()]);
 });
@@ -605,6 +628,80 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
       secondDigest,
       secondDigest,
     ]);
+    github.assertDone();
+  }, 300_000);
+
+  test("the first blue-green release over a production the delivery pipeline promoted is rolled back to that production's digest", async () => {
+    // What promote.yml leaves: the digest promoted dev → staging → canary → production, every record
+    // signed by the record key.
+    const delivered = await pushRelease('3.0.0', 0, true, SHOP);
+    let source: string | undefined;
+    for (const target of ['dev', 'staging', 'canary', 'production']) {
+      await promote({
+        source: { client, repository: SHOP },
+        digest: delivered,
+        ...(source === undefined ? {} : { sourceEnv: source }),
+        targetEnv: target,
+        signatureKeys: [pair.publicKey],
+        recordKeys: [recordPair.publicKey],
+        recordSigner: { signer: keySigner(recordPair.privateKey), keyId: keyId(recordPair.publicKey) },
+      });
+      source = target;
+    }
+    shop.blue = await follow('blue', SHOP);
+    shop.production = await follow('production', SHOP);
+    await front.reroute();
+    expect(await served('/shop/', delivered)).toBe('3.0.0');
+
+    const next = await pushRelease('3.1.0', 0, true, SHOP);
+    expectDeployment(github);
+    expectDeployment(github);
+    const crashed: Promise<void>[] = [];
+    onJobFinished = (job) => {
+      if (job === 'switch') crashed.push(shop.production?.stop() ?? Promise.resolve());
+    };
+    let run: RunResult;
+    try {
+      run = await executor.run(BLUE_GREEN, {
+        name: 'workflow_dispatch',
+        inputs: {
+          image: `${registry.host}/${SHOP}`,
+          image_digest: next,
+          smoke_test_command: './scripts/smoke-test "$SLOT_URL"',
+          slot_url_template: `${front.url}/shop-{slot}`,
+          environment_url: `${front.url}/shop`,
+          public_key: 'cosign.pub',
+          record_public_key: 'record.pub',
+        },
+      });
+    } finally {
+      onJobFinished = () => {};
+      await Promise.all(crashed);
+    }
+    expect(results(run)).toEqual([
+      ['preflight', 'success'],
+      ['deploy-slot', 'success'],
+      ['smoke-slot', 'success'],
+      ['switch', 'success'],
+      ['verify', 'failure'],
+      ['rollback', 'success'],
+    ]);
+    // No slot held production's digest: the rollback's ladder is `none,production`.
+    expect(run.job('preflight').outputs).toMatchObject({
+      'active-slot': 'none',
+      'inactive-slot': 'blue',
+      'previous-digest': delivered,
+    });
+    const tag = async (name: string) => (await client.headManifest(SHOP, name))?.digest;
+    expect([await tag('blue'), await tag('production')]).toEqual([next, delivered]);
+    // The delivery pipeline's production record was the proof the rollback needed.
+    const records = await findPromotionRecords(client, SHOP, delivered, 'production', [recordPair.publicKey]);
+    expect(records.records.map((record) => [record.mode, record.from])).toEqual(
+      expect.arrayContaining([
+        ['promote', 'canary'],
+        ['rollback', null],
+      ]),
+    );
     github.assertDone();
   }, 300_000);
 });
