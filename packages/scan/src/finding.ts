@@ -79,6 +79,17 @@ const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Every scanner spells severity its own way: CRITICAL, Critical, moderate, Negligible, error… */
 export function normaliseSeverity(value: unknown): Severity {
+  // Trivy's own spelling first: no lower-cased copy for each of 100,000 findings.
+  switch (value) {
+    case 'CRITICAL':
+      return 'critical';
+    case 'HIGH':
+      return 'high';
+    case 'MEDIUM':
+      return 'medium';
+    case 'LOW':
+      return 'low';
+  }
   switch (String(value ?? '').toLowerCase()) {
     case 'critical':
       return 'critical';
@@ -175,7 +186,28 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
 }
 
 export function countBySeverity(findings: Iterable<Finding>): Record<Severity, number> {
-  const counts: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
-  for (const finding of findings) counts[finding.severity] += 1;
-  return counts;
+  let critical = 0;
+  let high = 0;
+  let medium = 0;
+  let low = 0;
+  let unknown = 0;
+  for (const finding of findings) {
+    switch (finding.severity) {
+      case 'critical':
+        critical++;
+        break;
+      case 'high':
+        high++;
+        break;
+      case 'medium':
+        medium++;
+        break;
+      case 'low':
+        low++;
+        break;
+      default:
+        unknown++;
+    }
+  }
+  return { critical, high, medium, low, unknown };
 }

@@ -5,5 +5,6 @@ export interface ReportContext {
 
 /** Scanners print `./a`, `/a` (relative to the scanned directory) or `a`; GitHub wants `a`. */
 export function repoPath(path: string): string {
-  return path.replace(/^(?:\.\/|\/)+/, '');
+  const first = path.charAt(0);
+  return first === '.' || first === '/' ? path.replace(/^(?:\.\/|\/)+/, '') : path;
 }
