@@ -61,6 +61,8 @@ export interface DeliveryRigOptions {
  */
 export class DeliveryRig {
   private constructor(
+    /** Keyless: every OIDC token a job asked for, in order. */
+    readonly tokens: IssuedToken[],
     /** Every approval asked for, in order. */
     readonly approvals: ApprovalRequest[],
     /** Per environment: whether its reviewers approve (default yes). */
@@ -155,6 +157,7 @@ export class DeliveryRig {
           ? {}
           : { RECORD_PRIVATE_KEY: keys.record.privatePem, RECORD_PASSWORD: keys.record.password };
       const approvals: ApprovalRequest[] = [];
+      const tokens: IssuedToken[] = [];
       const decisions: Record<string, boolean> = {};
       const executor = await WorkflowExecutor.start({
         repository: { name: REPOSITORY, path: repository },
@@ -187,12 +190,17 @@ export class DeliveryRig {
         ...(sigstore === undefined
           ? {}
           : {
-              idToken: async (request) => sigstore.oidc.mint(fullClaims(request.claims), request.audience),
+              idToken: async (request) => {
+                const claims = fullClaims(request.claims);
+                tokens.push({ job: request.job, audience: request.audience, claims });
+                return sigstore.oidc.mint(claims, request.audience);
+              },
             }),
         ...(options.progress === undefined ? {} : { progress: options.progress }),
       });
       stops.push(() => executor.close());
       return new DeliveryRig(
+        tokens,
         approvals,
         decisions,
         temp,
@@ -273,6 +281,13 @@ export class DeliveryRig {
   }
 }
 
+export interface IssuedToken {
+  /** The job's key, e.g. `build/merge`. */
+  job: string;
+  audience: string;
+  claims: ReturnType<typeof githubClaims>;
+}
+
 interface KeyPair {
   privatePem: string;
   password: string;
@@ -345,7 +360,7 @@ export async function adoptStarter(target: {
     change(
       "      # Keys: the image key's public half, and the record key's (see the comment at the top).\n",
       '',
-      1,
+      4,
     );
     change('      public_key: cosign.pub\n', '', 4);
     change('      record_public_key: record.pub\n', '', 4);
