@@ -107,6 +107,20 @@ describe('promote and rollback', () => {
 
     const verified = await runCli(['verify-image', `${image()}:staging`, '--key', paths.pub]);
     expect(verified.stdout).toMatch(/✔ promotions {2}dev \(.+\), staging \(.+\)/);
+
+    // With a record key named, records signed by the image key do not count as promotions.
+    const separate = await runCli([
+      'verify-image',
+      `${image()}:staging`,
+      '--key',
+      paths.pub,
+      '--record-key',
+      paths.otherPub,
+    ]);
+    expect(separate.exitCode).toBe(0);
+    expect(separate.stdout).toContain('promotions  none recorded');
+    expect(separate.stdout).toContain('! promotion  dev is signed by the image key, not the record key');
+    expect(separate.stdout).toContain('! promotion  staging is signed by the image key, not the record key');
   });
 
   test('refuses a step that skips the ladder with exit 1, and no tag moves', async () => {
