@@ -4,6 +4,7 @@ export const INPUT = {
   scanPath: 'scan-path',
   trivyCacheDir: 'trivy-cache-dir',
   trivyDbCache: 'trivy-db-cache',
+  trivyDbCacheHit: 'trivy-db-cache-hit',
   severityThreshold: 'severity-threshold',
   ignoreUnfixed: 'ignore-unfixed',
   policy: 'policy',

@@ -19,6 +19,8 @@ export interface Inputs {
   trivyCacheDir: string;
   /** Whether this step restores and saves the databases in the Actions cache itself. */
   trivyDbCache: boolean;
+  /** The workflow's actions/cache restored today's entry of the databases. */
+  trivyDbCacheHit: boolean;
   threshold: Severity;
   ignoreUnfixed: boolean;
   policy?: string;
@@ -65,6 +67,7 @@ export function readInputs(): Inputs {
     scanPath,
     trivyCacheDir: expandHome(optionalString(INPUT.trivyCacheDir) ?? '~/.cache/trivy'),
     trivyDbCache: booleanInput(INPUT.trivyDbCache, true),
+    trivyDbCacheHit: booleanInput(INPUT.trivyDbCacheHit, false),
     threshold: enumInput(INPUT.severityThreshold, SEVERITIES, 'high'),
     ignoreUnfixed: booleanInput(INPUT.ignoreUnfixed, false),
     policy: optionalString(INPUT.policy),

@@ -81,6 +81,7 @@ export async function scanWithTrivy(
       path: inputs.scanPath === undefined ? undefined : join(workspace, inputs.scanPath),
       output: join(temp, 'scan-gate-trivy.json'),
       cacheDir: inputs.trivyCacheDir,
+      restoredToday: inputs.trivyDbCacheHit,
       os: process.env.RUNNER_OS ?? process.platform,
       now: new Date(),
       settingsDir: join(temp, 'scan-gate-trivy-settings'),

@@ -598,10 +598,12 @@ describe("the real Trivy and the workflow's daily database cache", () => {
   });
   afterAll(() => bin.remove());
 
-  test('a database actions/cache restored today is used as it is: trivy runs with --skip-db-update and nothing is fetched', async () => {
-    // As actions/cache leaves it in trivy-cache-dir: downloaded today, Trivy's own next update already due.
+  /**
+   * Runs scan-gate on a tree with a planted secret, Trivy's cache directory holding a database
+   * downloaded at `downloaded` whose own next update is already due, as actions/cache restored it.
+   */
+  async function scanWithRestoredDatabase(downloaded: string, inputs: Record<string, string>) {
     const cacheDir = join(workspace.path, '..', `${workspace.path.split('/').at(-1)}-trivy-cache`);
-    const downloaded = `${new Date().toISOString().slice(0, 10)}T00:00:01Z`;
     const db = await writeEmptyTrivyDatabase(cacheDir, new Date(downloaded));
     await writeFile(
       join(db, 'metadata.json'),
@@ -610,20 +612,49 @@ describe("the real Trivy and the workflow's daily database cache", () => {
     await place({ 'src/config.env': `GITHUB_TOKEN=ghp_${'A1b2C3d4E5'.repeat(3)}abcdef\n` });
     try {
       const result = await gate(
-        { 'scan-path': 'src', 'trivy-cache-dir': cacheDir, 'trivy-db-cache': 'false', 'fail-on': 'never' },
+        {
+          'scan-path': 'src',
+          'trivy-cache-dir': cacheDir,
+          'trivy-db-cache': 'false',
+          'fail-on': 'never',
+          ...inputs,
+        },
         { PATH: `${bin.path}:${process.env.PATH ?? '/usr/bin:/bin'}` },
       );
-      expect(result.exitCode).toBe(0);
       const command = result.log.split('\n').find((line) => line.startsWith('[command]')) ?? '';
-      expect(command).toContain(`--cache-dir ${cacheDir} `);
-      expect(command).toContain(' --skip-db-update ');
-      expect(result.log).toContain(
-        `Trivy database: already in ${db}, downloaded today: used as it is (--skip-db-update).`,
-      );
-      expect(result.outputs).toMatchObject({ passed: 'false' });
-      expect(result.summary).toContain('github-pat');
+      return { result, command, cacheDir, db };
     } finally {
       await rm(cacheDir, { recursive: true, force: true });
     }
+  }
+  const today = () => `${new Date().toISOString().slice(0, 10)}T00:00:01Z`;
+  const yesterday = () => new Date(Date.parse(today()) - 86_400_000).toISOString();
+
+  test('a database downloaded today is used as it is: trivy runs with --skip-db-update and nothing is fetched', async () => {
+    const { result, command, cacheDir, db } = await scanWithRestoredDatabase(today(), {});
+    expect(result.exitCode).toBe(0);
+    expect(command).toContain(`--cache-dir ${cacheDir} `);
+    expect(command).toContain(' --skip-db-update ');
+    expect(result.log).toContain(
+      `Trivy database: already in ${db}, today's: used as it is (--skip-db-update).`,
+    );
+    expect(result.outputs).toMatchObject({ passed: 'false' });
+    expect(result.summary).toContain('github-pat');
+  });
+
+  test("yesterday's download restored from today's key (trivy-db-cache-hit) is used as it is too; by the prefix alone it is left to Trivy, which cannot download it here", async () => {
+    const hit = await scanWithRestoredDatabase(yesterday(), { 'trivy-db-cache-hit': 'true' });
+    expect(hit.result.exitCode).toBe(0);
+    expect(hit.command).toContain(' --skip-db-update ');
+    expect(hit.result.summary).toContain('github-pat');
+
+    const miss = await scanWithRestoredDatabase(yesterday(), { 'trivy-db-cache-hit': '' });
+    expect(miss.command).not.toContain('--skip-db-update');
+    expect(miss.result.exitCode).toBe(1);
+    expect(errors(miss.result)).toEqual([
+      expect.stringMatching(
+        /^Trivy could not download its vulnerability database \(exit 1\)\. This is not a scan result/,
+      ),
+    ]);
   });
 });

@@ -40,6 +40,11 @@ export interface TrivyScan {
    */
   settingsDir: string;
   settings?: TrivySettings;
+  /**
+   * The workflow restored today's copy of the databases into `cacheDir` (actions/cache's `cache-hit` on
+   * a key with the date): they are used as they are, whenever they were downloaded.
+   */
+  restoredToday?: boolean;
 }
 
 export interface TrivyRunResult {
@@ -56,21 +61,29 @@ export interface TrivyRunResult {
 export const TRIVY_DATABASES = { db: 'db', javaDb: 'java-db' } as const;
 
 /**
- * Whether the database in `dir` was downloaded on the UTC day of `now`, as a cache keyed by the date
- * restores it: Trivy's own `DownloadedAt` in `metadata.json`. Absent, unreadable or older: not fresh.
+ * The UTC day (`2026-06-15`) Trivy's `metadata.json` in `dir` says its database was downloaded;
+ * undefined when there is no readable one, and so no database Trivy could use without a download.
  */
-export async function isFreshDatabase(dir: string, now: Date): Promise<boolean> {
+async function downloadedOn(dir: string): Promise<string | undefined> {
   const text = await readFile(join(dir, 'metadata.json'), 'utf8').catch(() => undefined);
-  if (text === undefined) return false;
+  if (text === undefined) return undefined;
   let downloadedAt: unknown;
   try {
     downloadedAt = (JSON.parse(text) as { DownloadedAt?: unknown } | null)?.DownloadedAt;
   } catch {
-    return false;
+    return undefined;
   }
-  if (typeof downloadedAt !== 'string') return false;
-  const when = new Date(downloadedAt);
-  return !Number.isNaN(when.getTime()) && when.toISOString().slice(0, 10) === now.toISOString().slice(0, 10);
+  const when = typeof downloadedAt === 'string' ? new Date(downloadedAt) : undefined;
+  return when && !Number.isNaN(when.getTime()) ? when.toISOString().slice(0, 10) : undefined;
+}
+
+/**
+ * Whether the database in `dir` is today's: downloaded on this UTC day, or there at all and restored
+ * from today's cache entry (which holds what the first run of the day had, downloaded or still current).
+ */
+async function isTodays(dir: string, now: Date, restoredToday: boolean): Promise<boolean> {
+  const day = await downloadedOn(dir);
+  return day !== undefined && (restoredToday || day === now.toISOString().slice(0, 10));
 }
 
 /** Raised when Trivy itself failed: never to be read as "vulnerabilities found". */
@@ -160,12 +173,14 @@ export async function runTrivy(
     javaDb: join(scan.cacheDir, TRIVY_DATABASES.javaDb),
   };
   const paths = [dirs.db, dirs.javaDb];
-  const freshBefore = await isFreshDatabase(dirs.db, scan.now);
+  const restoredToday = scan.restoredToday === true;
+  const freshBefore = await isTodays(dirs.db, scan.now, restoredToday);
   const useCache = !freshBefore && cache !== undefined && cache.available();
   const restoredFrom = useCache ? await cache.restore(paths, key, restoreKeys) : undefined;
+  const todaysEntry = restoredToday || restoredFrom === key;
   const skipped = {
-    db: freshBefore || (restoredFrom !== undefined && (await isFreshDatabase(dirs.db, scan.now))),
-    javaDb: await isFreshDatabase(dirs.javaDb, scan.now),
+    db: freshBefore || (restoredFrom !== undefined && (await isTodays(dirs.db, scan.now, todaysEntry))),
+    javaDb: await isTodays(dirs.javaDb, scan.now, todaysEntry),
   };
   await mkdir(scan.settingsDir, { recursive: true });
   for (const name of Object.keys(EMPTY_SETTINGS) as (keyof TrivySettings)[]) {
@@ -195,7 +210,7 @@ export async function runTrivy(
   }
   const saved = useCache && restoredFrom !== key;
   if (saved) await cache.save(paths, key);
-  const used = skipped.db ? ', downloaded today: used as it is (--skip-db-update)' : '';
+  const used = skipped.db ? ", today's: used as it is (--skip-db-update)" : '';
   const cacheState = freshBefore
     ? `already in ${dirs.db}${used}`
     : cache === undefined

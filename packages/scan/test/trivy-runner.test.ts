@@ -234,6 +234,40 @@ describe('database cache', () => {
     }
   });
 
+  test("today's cache entry is used as it is, whenever Trivy downloaded what it holds; an earlier day's is updated", async () => {
+    // What the first run of the day saved: Trivy found yesterday evening's download still current.
+    const cacheDir = await cacheDirWith({ db: '2026-06-14T20:00:00Z', 'java-db': '2026-06-14T20:01:00Z' });
+    const today = 'digestline-trivy-db-linux-2026-06-15';
+    await expect(runTrivy(execAs('ok'), memoryCache([today]), scan({ cacheDir }))).resolves.toMatchObject({
+      restoredFrom: today,
+      skipped: { db: true, javaDb: true },
+      saved: false,
+    });
+    expect(await received()).toContain('--skip-db-update');
+    const yesterday = 'digestline-trivy-db-linux-2026-06-14';
+    await expect(runTrivy(execAs('ok'), memoryCache([yesterday]), scan({ cacheDir }))).resolves.toMatchObject(
+      {
+        restoredFrom: yesterday,
+        skipped: { db: false, javaDb: false },
+        saved: true,
+      },
+    );
+    expect(await received()).not.toContain('--skip-db-update');
+  });
+
+  test("the workflow's cache hit on today's key counts the same, but only for a database that is there", async () => {
+    const cacheDir = await cacheDirWith({ db: '2026-06-14T20:00:00Z' });
+    const cache = memoryCache();
+    await expect(
+      runTrivy(execAs('ok'), cache, scan({ cacheDir, restoredToday: true })),
+    ).resolves.toMatchObject({ skipped: { db: true, javaDb: false } });
+    expect(cache.calls).toEqual([]);
+    await expect(
+      runTrivy(execAs('ok'), undefined, scan({ cacheDir: join(temp.path, 'no-cache'), restoredToday: true })),
+    ).resolves.toMatchObject({ skipped: { db: false, javaDb: false } });
+    expect(await received()).not.toContain('--skip-db-update');
+  });
+
   test('a Java index downloaded today is kept while the vulnerability database of yesterday is updated', async () => {
     const cacheDir = await cacheDirWith({ db: '2026-06-14T08:00:00Z', 'java-db': '2026-06-15T01:00:00Z' });
     await expect(runTrivy(execAs('ok'), undefined, scan({ cacheDir }))).resolves.toMatchObject({
