@@ -58,15 +58,21 @@ export async function publicKeyFrom(path: unknown, option = '--pub'): Promise<Ke
   }
 }
 
-/** cosign's key file; the password comes from COSIGN_PASSWORD, as with cosign itself. */
-export async function privateKeyFrom(path: unknown): Promise<KeyObject> {
+/** cosign's key file; the password comes from COSIGN_PASSWORD (RECORD_PASSWORD for --record-key), as with cosign. */
+export async function privateKeyFrom(
+  path: unknown,
+  option = '--key',
+  passwordVariable = 'COSIGN_PASSWORD',
+): Promise<KeyObject> {
   if (typeof path !== 'string')
-    throw new UsageError('--key <cosign.key> is required (it signs the promotion record)');
+    throw new UsageError(`${option} <cosign.key> is required (it signs the promotion record)`);
   try {
-    return await loadPrivateKey(await readKeyFile(path, '--key'), process.env.COSIGN_PASSWORD ?? '');
+    return await loadPrivateKey(await readKeyFile(path, option), process.env[passwordVariable] ?? '');
   } catch (error) {
     if (error instanceof KeyError)
-      throw new UsageError(`--key ${path}: ${error.message} (the password is read from COSIGN_PASSWORD)`);
+      throw new UsageError(
+        `${option} ${path}: ${error.message} (the password is read from ${passwordVariable})`,
+      );
     throw error;
   }
 }

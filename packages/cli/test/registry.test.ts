@@ -217,3 +217,58 @@ describe('promote and rollback', () => {
     }
   });
 });
+
+describe('promote with a record key of its own', () => {
+  test('records signed by --record-key count at the next step; records by the image key do not, and nothing moves', async () => {
+    const recordKeys = await makeKeys('record-pass');
+    const recordKey = join(dir.path, 'record.key');
+    const recordPub = join(dir.path, 'record.pub');
+    await Promise.all([
+      writeFile(recordKey, recordKeys.encryptedPem),
+      writeFile(recordPub, recordKeys.publicPem),
+    ]);
+    const digest = await pushSignedImage(registry, client, 'team/records', 7, keys.privateKey);
+    const repo = `${registry.host}/team/records`;
+    const withRecords = ['--pub', paths.pub, '--record-key', recordKey, '--record-pub', recordPub];
+    const recordEnv = { RECORD_PASSWORD: 'record-pass' };
+
+    // Into dev by the image key alone: a record the record key's trust does not accept.
+    expect(
+      (await runCli(['promote', repo, '--digest', digest, '--to', 'dev', ...keyArgs()], { env })).exitCode,
+    ).toBe(0);
+    const refused = await runCli(
+      ['promote', repo, '--digest', digest, '--from', 'dev', '--to', 'staging', ...withRecords],
+      { env: recordEnv },
+    );
+    expect(refused.exitCode).toBe(1);
+    expect(await tagOf(client, 'team/records', 'staging')).toBeUndefined();
+
+    // Into dev again with the record key (no image private key needed), then dev → staging counts it.
+    expect(
+      (await runCli(['promote', repo, '--digest', digest, '--to', 'dev', ...withRecords], { env: recordEnv }))
+        .exitCode,
+    ).toBe(0);
+    const promoted = await runCli(
+      ['promote', repo, '--digest', digest, '--from', 'dev', '--to', 'staging', ...withRecords],
+      { env: recordEnv },
+    );
+    expect(promoted.exitCode).toBe(0);
+    expect(promoted.stdout).toContain('✔ stage proof  signed record for dev');
+    expect(await tagOf(client, 'team/records', 'staging')).toBe(digest);
+
+    const halfGiven = await runCli([
+      'promote',
+      repo,
+      '--digest',
+      digest,
+      '--to',
+      'dev',
+      '--pub',
+      paths.pub,
+      '--record-key',
+      recordKey,
+    ]);
+    expect(halfGiven.exitCode).toBe(2);
+    expect(halfGiven.stderr).toContain('--record-key and --record-pub go together');
+  });
+});

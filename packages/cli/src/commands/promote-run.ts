@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { terminalLogger } from '@digestline/base';
 import {
   type CopyProgress,
@@ -41,6 +42,22 @@ function copyProgress(io: Io): (progress: CopyProgress) => void {
   };
 }
 
+/** The record key pair (`--record-key` and `--record-pub`, both or neither), or undefined. */
+async function recordKeysFrom(
+  values: Record<string, unknown>,
+): Promise<{ publicKey: KeyObject; privateKey: KeyObject } | undefined> {
+  const [key, pub] = [values['record-key'], values['record-pub']];
+  if (key === undefined && pub === undefined) return undefined;
+  if (key === undefined || pub === undefined)
+    throw new UsageError(
+      '--record-key and --record-pub go together: the record key signs, its public half verifies',
+    );
+  return {
+    privateKey: await privateKeyFrom(key, '--record-key', 'RECORD_PASSWORD'),
+    publicKey: await publicKeyFrom(pub, '--record-pub'),
+  };
+}
+
 /**
  * One promotion as the action runs it: the request from the same factory, every check before the first
  * write, and the copy into another repository drawn through `onProgress` once the checks passed.
@@ -53,7 +70,9 @@ async function runPromotion(
   const problem = digestProblem(request.digest);
   if (problem !== undefined) throw new UsageError(`--digest: ${problem}`);
   const publicKey = await publicKeyFrom(values.pub);
-  const privateKey = await privateKeyFrom(values.key);
+  const records = await recordKeysFrom(values);
+  const privateKey =
+    records === undefined || values.key !== undefined ? await privateKeyFrom(values.key) : undefined;
   const promotion = promotionRequest({
     image: request.image,
     targetImage: values['target-image'] as string | undefined,
@@ -65,7 +84,8 @@ async function runPromotion(
     mode: request.mode,
     tagTemplate: values['tag-template'] as string | undefined,
     publicKey,
-    privateKey,
+    ...(privateKey === undefined ? {} : { privateKey }),
+    ...(records === undefined ? {} : { records }),
     verifySignature: values['skip-signature'] !== true,
     signatureReferences: ((values['signature-references'] as string | undefined) ?? '')
       .split(/[\s,]+/)
@@ -132,7 +152,11 @@ export async function rollbackRun({ positionals, values }: CommandArgs, io: Io):
         io.err(`✘ ${image.name}:${tag} does not exist: nothing to roll back`);
         return ExitCode.failed;
       }
-      const found = await findPromotionRecords(client, image.repository, current, env, [publicKey]);
+      const recordKey =
+        values['record-pub'] === undefined
+          ? publicKey
+          : await publicKeyFrom(values['record-pub'], '--record-pub');
+      const found = await findPromotionRecords(client, image.repository, current, env, [recordKey]);
       to = found.records[0]?.previousDigest ?? undefined;
       if (to === undefined) {
         io.err(

@@ -2,12 +2,19 @@ import type { Command } from '../main.js';
 
 const KEY_OPTIONS = `  --pub <cosign.pub>         public key the signature and the promotion records must verify with
   --key <cosign.key>         cosign private key that signs the promotion record (password: COSIGN_PASSWORD)
+  --record-key <record.key>  a key of their own for the promotion records, so the image key cannot mint a
+                             stage proof: signs this step's record (password: RECORD_PASSWORD); --key is
+                             then not needed
+  --record-pub <record.pub>  verifies earlier promotion records instead of --pub; records signed by the
+                             image key then do not count
   --environments <list>      the ladder (default dev,staging,canary,production)
   --tag-template <t>         the tag an environment owns (default {env})`;
 
 const keyOptions = {
   pub: { type: 'string' },
   key: { type: 'string' },
+  'record-key': { type: 'string' },
+  'record-pub': { type: 'string' },
   environments: { type: 'string' },
   'tag-template': { type: 'string' },
 } as const;
