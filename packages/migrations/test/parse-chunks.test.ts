@@ -1,8 +1,16 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { loadParser, parseSql, parseSqlInChunks, type Statement } from '../src/parser.js';
+import { hasSqlDetails, loadModule, parseSync } from 'libpg-query';
+import {
+  loadParser,
+  parseSql,
+  parseSqlInChunks,
+  parseTree,
+  SqlSyntaxError,
+  type Statement,
+} from '../src/parser.js';
 
 beforeAll(async () => {
-  await loadParser();
+  await Promise.all([loadParser(), loadModule()]);
 });
 
 /** Every chunk's statements, and the syntax error the generator returns. */
@@ -31,6 +39,38 @@ DO $$ BEGIN PERFORM 'é;ü'; END $$;
 SELECT 'ünïcødé ✓;' AS x; SELECT $1;
 ALTER TABLE "semi;colon" ADD COLUMN name text
 `;
+
+describe('the parser driven through libpg_query’s C API', () => {
+  test('gives the tree libpg-query’s own parseSync gives, for ASCII and non-ASCII text', () => {
+    for (const sql of [TRICKY, 'SELECT 1', `${'ALTER TABLE "Ünïcødé ✓" ADD COLUMN x text; '.repeat(300)}`]) {
+      expect(parseTree(sql)).toEqual(parseSync(sql));
+    }
+  });
+
+  test('reports a syntax error with the message and position libpg-query reports', () => {
+    for (const sql of ['SELEC 1', "SELECT 'ü';\nSELECT * FRM t;", 'CREATE TABLE (']) {
+      let ours: unknown;
+      let theirs: unknown;
+      try {
+        parseTree(sql);
+      } catch (error) {
+        ours = error;
+      }
+      try {
+        parseSync(sql);
+      } catch (error) {
+        theirs = error;
+      }
+      expect(ours).toBeInstanceOf(SqlSyntaxError);
+      if (!hasSqlDetails(theirs)) throw new Error('libpg-query reported no syntax error');
+      const { message, cursorPosition } = ours as SqlSyntaxError;
+      expect({ message, cursorPosition }).toEqual({
+        message: theirs.sqlDetails?.message,
+        cursorPosition: theirs.sqlDetails?.cursorPosition,
+      });
+    }
+  });
+});
 
 describe('parsing in pieces', () => {
   test.each([1, 16, 64, 200, 100_000])(
