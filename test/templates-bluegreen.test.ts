@@ -486,7 +486,10 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
       ['deploy-slot', 'failure'],
       ['smoke-slot', 'skipped'],
     ]);
-    const error = run.job('deploy-slot').steps[0]?.annotations.find((a) => a.level === 'error');
+    const error = run
+      .job('deploy-slot')
+      .steps.find((step) => step.name.startsWith('Verify the signature'))
+      ?.annotations.find((a) => a.level === 'error');
     expect(error?.message).toMatch(/is not signed .*sign it at build time/);
     expect([await tagged('blue'), await tagged('green'), await tagged('production')]).toEqual([
       before,
