@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { findPromotionRecords } from '@digestline/promotion';
 import { verifyImage } from '@digestline/signing';
 import type { RunResult } from '@digestline/workflow';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { expectDeployment } from '../actions/promote/test/deployments-fixture.js';
-import { DeliveryRig, REPOSITORY } from '../packages/cli/src/demo/delivery.js';
-import { type GitHubFixture, startGitHub } from './harness/github.js';
+import { describe, expect, test } from '@jest/globals';
+import { REPOSITORY } from '../packages/cli/src/demo/delivery.js';
+import { expectGitHubCalls, expectSuccess, useDeliveryRig } from './delivery-rig.js';
 
 /**
  * The delivery starter as a team copies it, on `push`, with keys: one pair signs images (the build job's
@@ -15,44 +14,12 @@ import { type GitHubFixture, startGitHub } from './harness/github.js';
  * only) → canary (nginx weights, the advertised 5 %) → production after approval; then a bad release
  * that the canary rolls back; then a production approval that is rejected.
  */
-let github: GitHubFixture;
-let rig: DeliveryRig;
-
-beforeAll(async () => {
-  github = await startGitHub();
-  rig = await DeliveryRig.start({ signing: 'keys', github: { url: github.url, token: 'fixture-token' } });
-}, 180_000);
-
-afterAll(async () => {
-  await rig?.stop();
-  await github?.stop();
-});
-
-const expectSuccess = (run: RunResult) => {
-  if (run.conclusion !== 'success') throw new Error(`run failed:\n${run.log()}`);
-};
-
-/** The GitHub calls a push makes: a deployment per environment reached, and two code-scanning uploads. */
-function expectGitHubCalls(github: GitHubFixture, environments: number, uploads: number): void {
-  for (let i = 0; i < environments; i++) expectDeployment(github);
-  for (let i = 0; i < uploads; i++) {
-    github.on('code-scanning/upload-sarif', {
-      status: 202,
-      body: {
-        id: `sarif-${i}`,
-        url: `https://api.github.com/repos/${REPOSITORY}/code-scanning/sarifs/sarif-${i}`,
-      },
-    });
-    github.on('code-scanning/get-sarif', {
-      status: 200,
-      body: { processing_status: 'complete', analyses_url: null },
-    });
-  }
-}
+const fixtures = useDeliveryRig('keys');
 
 const keys = () => {
-  if (rig.keys === undefined) throw new Error('the rig signs with keys');
-  return rig.keys;
+  const { keys } = fixtures.rig();
+  if (keys === undefined) throw new Error('the rig signs with keys');
+  return keys;
 };
 const jobResults = (run: RunResult) => Object.fromEntries(run.jobs.map((job) => [job.key, job.result]));
 
@@ -60,6 +27,7 @@ describe('the delivery starter on push, with an image key and a separate record 
   let good = '';
 
   test('release 1 goes ci → build → scan → staging → canary at 5 % → production after approval', async () => {
+    const [rig, github] = [fixtures.rig(), fixtures.github()];
     expectGitHubCalls(github, 4, 2);
     const run = await rig.run();
     expectSuccess(run);
@@ -101,12 +69,15 @@ describe('the delivery starter on push, with an image key and a separate record 
   }, 600_000);
 
   test('release 2 (bad) adds a migration, dry-runs only it on staging, and its canary rolls back', async () => {
-    await rig.commit('an orders status', (repository) =>
-      writeFile(
-        join(repository, 'migrations/V3__add_orders_status.sql'),
-        "ALTER TABLE orders ADD COLUMN status text DEFAULT 'new';\n",
-      ),
-    );
+    const [rig, github] = [fixtures.rig(), fixtures.github()];
+    await fixtures
+      .rig()
+      .commit('an orders status', (repository) =>
+        writeFile(
+          join(repository, 'migrations/V3__add_orders_status.sql'),
+          "ALTER TABLE orders ADD COLUMN status text DEFAULT 'new';\n",
+        ),
+      );
     await rig.release(2);
     rig.approvals.length = 0;
     expectGitHubCalls(github, 3, 2);
@@ -125,10 +96,12 @@ describe('the delivery starter on push, with an image key and a separate record 
     const dryRun = run.job('staging/promote').steps.find((s) => s.name.startsWith('Migration dry-run'));
     expect(dryRun?.conclusion).toBe('success');
     expect(
-      rig.psql(
-        'staging',
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'status'",
-      ),
+      fixtures
+        .rig()
+        .psql(
+          'staging',
+          "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'status'",
+        ),
     ).toBe('0');
     expect(await rig.tagOf('production')).toBe(good);
     expect(await rig.tagOf('staging')).toBe(bad);
@@ -139,6 +112,7 @@ describe('the delivery starter on push, with an image key and a separate record 
   }, 600_000);
 
   test('a rejected production approval moves nothing', async () => {
+    const [rig, github] = [fixtures.rig(), fixtures.github()];
     // Release 3 fixes release 2; the reviewers of production say no.
     await rig.release(3);
     rig.decisions.production = false;

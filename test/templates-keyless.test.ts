@@ -1,8 +1,5 @@
-import type { RunResult } from '@digestline/workflow';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { expectDeployment } from '../actions/promote/test/deployments-fixture.js';
-import { DeliveryRig } from '../packages/cli/src/demo/delivery.js';
-import { type GitHubFixture, startGitHub } from './harness/github.js';
+import { describe, expect, test } from '@jest/globals';
+import { expectGitHubCalls, expectSuccess, useDeliveryRig } from './delivery-rig.js';
 
 /**
  * The delivery starter keyless, as a team on a private Sigstore adopts it: the key lines deleted, its
@@ -10,33 +7,12 @@ import { type GitHubFixture, startGitHub } from './harness/github.js';
  * build-and-sign.yml, run for the team's repository) signs the image; each promotion job's identity (our
  * promote.yml, in its environment) signs its record, and each promotion verifies both before a tag moves.
  */
-let github: GitHubFixture;
-let rig: DeliveryRig;
-
-beforeAll(async () => {
-  github = await startGitHub();
-  rig = await DeliveryRig.start({ signing: 'keyless', github: { url: github.url, token: 'fixture-token' } });
-}, 180_000);
-
-afterAll(async () => {
-  await rig?.stop();
-  await github?.stop();
-});
-
-const expectSuccess = (run: RunResult) => {
-  if (run.conclusion !== 'success') throw new Error(`run failed:\n${run.log()}`);
-};
+const fixtures = useDeliveryRig('keyless');
 
 describe('the delivery starter keyless', () => {
   test('release 1 reaches production signed by the workflows identities, with no key anywhere', async () => {
-    for (let i = 0; i < 4; i++) expectDeployment(github);
-    for (let i = 0; i < 2; i++) {
-      github.on('code-scanning/upload-sarif', { status: 202, body: { id: `sarif-${i}` } });
-      github.on('code-scanning/get-sarif', {
-        status: 200,
-        body: { processing_status: 'complete', analyses_url: null },
-      });
-    }
+    const [rig, github] = [fixtures.rig(), fixtures.github()];
+    expectGitHubCalls(github, 4, 2);
     // The merge job's keyless bundles also go to GitHub's attestations API (for `gh attestation verify`).
     github.on('repos/create-attestation', { status: 201, body: { id: 1 } }, { times: 3 });
     const run = await rig.run();
