@@ -4,6 +4,7 @@
 // each action once, so both see the same load on the machine.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { node24 } from '@digestline/local';
 import { fixtureActions, publishedActions } from '../../scripts/lib/actions.mjs';
@@ -49,6 +50,7 @@ export default async function coldStart(): Promise<BenchTable> {
       dist: join(action.dir, 'dist'),
     };
   });
+  const loadBefore = loadavg()[0] ?? Number.NaN;
   // One untimed round first: the files are in the page cache for every timed round alike.
   for (const subject of [bare, ...actions]) timeOnce(subject);
   for (const subject of [bare, ...actions]) subject.times = [];
@@ -77,6 +79,7 @@ export default async function coldStart(): Promise<BenchTable> {
     rows: [row(bare), ...actions.map(row)],
     notes: [
       `slowest action p50 ${round(slowest)} ms = ${round(slowest / bareP50, 2)}× bare Node (goal ≤ ${GOAL}×).`,
+      `load average (1 min) ${round(loadBefore, 2)} before, ${round(loadavg()[0] ?? Number.NaN, 2)} after, on ${cpus().length} CPUs: other work on the machine slows both columns alike.`,
       'index.js is the entry chunk a run parses first; the rest of dist/ are chunks loaded only once the inputs are read (and, within them, only what the run needs).',
     ],
   };

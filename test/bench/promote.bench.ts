@@ -4,6 +4,7 @@
 // the same loop; then cross-repository copies and the manual pull + tag + push through a local directory
 // that teams use today. Requests are counted by a proxy.
 import { execFile } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeTempDir, runAction, startRegistry } from '@digestline/local';
@@ -52,6 +53,7 @@ const pem = (key: ReturnType<typeof generateKeyPair>['privateKey']) =>
   key.export({ format: 'pem', type: 'pkcs8' }).toString();
 
 export default async function promoteBench(): Promise<BenchTable> {
+  const loadBefore = loadavg()[0] ?? Number.NaN;
   const registry = await startRegistry();
   const proxy = await startFaultProxy({ url: registry.url });
   const client = new RegistryClient(proxy.host);
@@ -224,6 +226,7 @@ export default async function promoteBench(): Promise<BenchTable> {
       'registry requests: every HTTP request the proxy saw in one run, auth and blob checks included.',
       'promote() and the action verify the cosign signature and the stage proof, move the tag and write a signed record (a referrer under a tag of its own, added to the fallback tag index: distribution 2.8 has no referrers API).',
       'the action and skopeo run alternately in one loop, so both see the same load on the machine.',
+      `load average (1 min) ${round(loadBefore, 2)} before, ${round(loadavg()[0] ?? Number.NaN, 2)} after, on ${cpus().length} CPUs.`,
     ],
   };
 }
