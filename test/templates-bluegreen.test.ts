@@ -1,190 +1,54 @@
-import { execFileSync } from 'node:child_process';
-import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type DemoService,
-  freePort,
-  type LocalPostgres,
-  type LocalRegistry,
-  makeTempDir,
-  repoRoot,
-  type Service,
-  startDemoService,
-  startPostgres,
-  startRegistry,
-  startService,
-  waitUntil,
-} from '@digestline/local';
-import { RegistryClient } from '@digestline/oci';
+import type { DemoService } from '@digestline/local';
+import type { RegistryClient } from '@digestline/oci';
 import { findPromotionRecords, promote } from '@digestline/promotion';
-import {
-  encryptPrivateKey,
-  generateKeyPair,
-  keyId,
-  keySigner,
-  publicKeyPem,
-  signImage,
-} from '@digestline/signing';
-import { type ApprovalRequest, type Progress, type RunResult, WorkflowExecutor } from '@digestline/workflow';
+import { keyId, keySigner } from '@digestline/signing';
+import type { Progress, RunResult, WorkflowExecutor } from '@digestline/workflow';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { expectDeployment } from '../actions/promote/test/deployments-fixture.js';
+import { BLUE_GREEN, BlueGreenRig, type FrontDoor } from '../packages/cli/src/demo/blue-green.js';
+import { git, type KeyPair, REPOSITORY } from '../packages/cli/src/demo/delivery.js';
 import { type GitHubFixture, startGitHub } from './harness/github.js';
-import { buildImage } from './harness/images.js';
 
 /**
- * blue-green.yml (by hand) and the blue-green starter, run by @digestline/workflow on real parts: the
- * registry holds the slot tags `blue` and `green` and the environment's tag `production`; each tag is
- * served by the demo service, which runs whatever image its tag points to; a real nginx is the front
- * door (`/blue/`, `/green/` for the slots, `/` for production), so the template's slot URL template and
- * environment URL reach the slots the way a team's load balancer would.
+ * blue-green.yml (by hand) and the blue-green starter, run by @digestline/workflow on real parts (the
+ * demo's BlueGreenRig): the registry holds the slot tags `blue` and `green` and the environment's tag
+ * `production`; each tag is served by the demo service, which runs whatever image its tag points to; a
+ * real nginx is the front door (`/blue/`, `/green/` for the slots, `/` for production), so the template's
+ * slot URL template and environment URL reach the slots the way a team's load balancer would.
  */
-const pair = generateKeyPair();
-const password = 'blue-green-password';
-/** The promotion records' own key pair: the image key cannot mint a stage proof. */
-const recordPair = generateKeyPair();
-const recordPassword = 'blue-green-record-password';
-const repository = 'octo-org/app';
+const repository = REPOSITORY;
 
-let registry: LocalRegistry;
-let postgres: LocalPostgres;
-let productionDatabase: string;
-let checkout: string;
+let rig: BlueGreenRig;
 let github: GitHubFixture;
 let executor: WorkflowExecutor;
 let client: RegistryClient;
-let temp: { path: string; remove(): Promise<void> };
 let front: FrontDoor;
 let image: string;
-const services: Record<'blue' | 'green' | 'production', DemoService | undefined> = {
-  blue: undefined,
-  green: undefined,
-  production: undefined,
-};
+let checkout: string;
+let starter: string;
+/** The image key pair; the promotion records' own key pair (the image key cannot mint a stage proof). */
+let pair: KeyPair;
+let recordPair: KeyPair;
+let recordPassword: string;
 /** A second application, octo-org/shop, whose production the delivery pipeline promoted. */
 const SHOP = 'octo-org/shop';
-const shop: Record<'blue' | 'green' | 'production', DemoService | undefined> = {
+const shop: Record<'blue' | 'production', DemoService | undefined> = {
   blue: undefined,
-  green: undefined,
   production: undefined,
 };
-const approvals: ApprovalRequest[] = [];
-/** Called with each finished job, so a test can break production right after the switch. */
-let onJobFinished: (job: string) => void = () => {};
-const releases: Record<string, string> = {};
 const waits: Progress[] = [];
 
-/** nginx in front of the three demo services; `reroute` points it at them again after one restarts. */
-interface FrontDoor {
-  url: string;
-  reroute(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-async function startFrontDoor(dir: string): Promise<FrontDoor> {
-  const port = await freePort();
-  const config = join(dir, 'nginx.conf');
-  const routes = join(dir, 'routes.conf');
-  const upstream = (service: DemoService | undefined) => (service?.url ?? 'http://127.0.0.1:9').slice(7);
-  const writeRoutes = () =>
-    writeFile(
-      routes,
-      [
-        `location /blue/ { proxy_pass http://${upstream(services.blue)}/; }`,
-        `location /green/ { proxy_pass http://${upstream(services.green)}/; }`,
-        `location /shop-blue/ { proxy_pass http://${upstream(shop.blue)}/; }`,
-        `location /shop-green/ { proxy_pass http://${upstream(shop.green)}/; }`,
-        `location /shop/ { proxy_pass http://${upstream(shop.production)}/; }`,
-        `location / { proxy_pass http://${upstream(services.production)}; }`,
-        '',
-      ].join('\n'),
-    );
-  await writeRoutes();
-  await writeFile(
-    config,
-    [
-      'daemon off;',
-      'worker_processes 1;',
-      `pid ${join(dir, 'nginx.pid')};`,
-      `error_log ${join(dir, 'error.log')} warn;`,
-      'events { worker_connections 256; }',
-      'http {',
-      '  access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
-        (name) => `  ${name}_temp_path ${join(dir, name)};`,
-      ),
-      `  server { listen 127.0.0.1:${port}; include ${routes}; }`,
-      '}',
-      '',
-    ].join('\n'),
-  );
-  const args = ['-p', dir, '-c', config, '-e', join(dir, 'error.log')];
-  const nginx: Service = startService('/usr/sbin/nginx', args);
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntil('nginx', async () => {
-    if (nginx.process.exitCode !== null) throw new Error(`nginx exited: ${nginx.log()}`);
-    return (await fetch(url).catch(() => undefined)) !== undefined;
-  });
-  return {
-    url,
-    async reroute() {
-      await writeRoutes();
-      execFileSync('/usr/sbin/nginx', [...args, '-s', 'reload'], { stdio: 'pipe' });
-    },
-    stop: () => nginx.stop(),
-  };
-}
-
-const psql = (url: string, sql: string) =>
-  execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8' }).trim();
-
-/** Production as Flyway left it: the demo app's two migrations applied, and an order without a note. */
-async function migratedByFlyway(url: string): Promise<void> {
-  for (const file of ['V1__create_orders.sql', 'V2__add_orders_note.sql'])
-    psql(url, await readFile(join(repoRoot, 'demo/app/migrations', file), 'utf8'));
-  psql(
-    url,
-    `CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL,
-       type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, installed_by varchar(100) NOT NULL,
-       installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL, success boolean NOT NULL);
-     INSERT INTO flyway_schema_history VALUES
-       (1, '1', 'create orders', 'SQL', 'V1__create_orders.sql', 1, 'app', now(), 5, true),
-       (2, '2', 'add orders note', 'SQL', 'V2__add_orders_note.sql', 2, 'app', now(), 3, true);
-     INSERT INTO orders (customer) VALUES ('existing customer');`,
-  );
-}
-
 /** A release of the demo app: one file, /srv/release.json, in a FROM scratch image. */
-async function pushRelease(
-  version: string,
-  errorRate: number,
-  sign: boolean,
-  into = repository,
-): Promise<string> {
-  const built = await buildImage(registry, {
-    repository: into,
-    tag: `v${version}`,
-    files: { 'srv/release.json': JSON.stringify({ version, errorRate }) },
-  });
-  if (sign) await signImage(client, into, built.digest, pair.privateKey);
-  releases[built.digest] = version;
-  return built.digest;
-}
-
-const follow = (tag: string, of = repository) =>
-  startDemoService({ client, repository: of, tag, pollMs: 100 });
+const pushRelease = (version: string, errorRate: number, sign: boolean, into = repository) =>
+  rig.pushRelease(version, errorRate, { sign, repository: into });
 
 /** What a tag points to now. */
-const tagged = async (tag: string) => (await client.headManifest(repository, tag))?.digest;
+const tagged = (tag: string) => rig.tagOf(tag);
 
 /** The release the front door answers with at `path`, once the service there has caught up with `digest`. */
-async function served(path: string, digest: string): Promise<string> {
-  let body: { version?: string; digest?: string } = {};
-  await waitUntil(`${path} serving ${digest}`, async () => {
-    body = (await (await fetch(`${front.url}${path}`)).json()) as typeof body;
-    return body.digest === digest;
-  });
-  return body.version ?? '';
-}
+const served = (path: string, digest: string) => rig.served(path, digest);
 
 const expectSuccess = (run: RunResult) => {
   if (run.conclusion !== 'success') throw new Error(`run failed:\n${run.log()}`);
@@ -202,117 +66,24 @@ const deployments = () => {
 
 const results = (run: RunResult) => run.jobs.map((job) => [job.key, job.result]);
 
-const BLUE_GREEN = join(repoRoot, 'workflows-templates/blue-green.yml');
-let starter = '';
-
-/** The starter as a team adopts it: its image and URLs filled in, nothing else changed. */
-async function adoptStarter(dir: string): Promise<string> {
-  const text = await readFile(
-    join(repoRoot, 'workflows-templates/starter/digestline-blue-green.yml'),
-    'utf8',
-  );
-  const filled = [
-    ['image: ""', `image: ${image}`],
-    ['slot_url_template: https://{slot}.example.com', `slot_url_template: ${front.url}/{slot}`],
-    ['environment_url: https://www.example.com', `environment_url: ${front.url}`],
-  ].reduce((result, [from, to]) => {
-    if (!result.includes(from as string)) throw new Error(`the starter no longer has ${from}`);
-    return result.replace(from as string, to as string);
-  }, text);
-  const file = join(dir, 'digestline-blue-green.yml');
-  await writeFile(file, filled);
-  return file;
-}
-
-/** The smoke test a team keeps in its repository: the URL serves the release being shipped, healthy. */
-const SMOKE_TEST = `#!/usr/bin/env bash
-# Usage: scripts/smoke-test URL. Waits (SMOKE_TIMEOUT seconds) until URL serves $DIGEST and its
-# health check answers 200.
-set -euo pipefail
-url=\${1:?usage: smoke-test URL}
-deadline=$((SECONDS + \${SMOKE_TIMEOUT:-30}))
-while :; do
-  if body=$(curl -fsS --max-time 2 "$url/api/health" 2>&1) && [[ $body == *"\\"digest\\":\\"$DIGEST\\""* ]]; then
-    echo "$url serves $DIGEST: $body"
-    exit 0
-  fi
-  if (( SECONDS >= deadline )); then
-    echo "::error::$url does not serve $DIGEST healthy: $body"
-    exit 1
-  fi
-  sleep 0.2
-done
-`;
-
 beforeAll(async () => {
-  [registry, github, postgres, temp] = await Promise.all([
-    startRegistry(),
-    startGitHub(),
-    startPostgres(),
-    makeTempDir('templates-bluegreen'),
-  ]);
-  productionDatabase = await postgres.createDatabase('production');
-  await migratedByFlyway(productionDatabase);
-  client = new RegistryClient(registry.host);
-  image = `${registry.host}/${repository}`;
-  // The repository the workflows run for: the demo app, its public key and its smoke test.
-  checkout = join(temp.path, 'repository');
-  await cp(join(repoRoot, 'demo', 'app'), checkout, { recursive: true });
-  await writeFile(join(checkout, 'cosign.pub'), publicKeyPem(pair.publicKey));
-  await writeFile(join(checkout, 'record.pub'), publicKeyPem(recordPair.publicKey));
-  await mkdir(join(checkout, 'scripts'));
-  await writeFile(join(checkout, 'scripts', 'smoke-test'), SMOKE_TEST);
-  await chmod(join(checkout, 'scripts', 'smoke-test'), 0o755);
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: checkout, stdio: 'pipe' });
-  git('init', '--quiet', '--initial-branch=main');
-  git('add', '.');
-  git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'app');
-
-  services.blue = await follow('blue');
-  services.green = await follow('green');
-  services.production = await follow('production');
-  const nginxDir = join(temp.path, 'nginx');
-  await mkdir(nginxDir);
-  front = await startFrontDoor(nginxDir);
-  starter = await adoptStarter(temp.path);
-
-  // The record key is a secret of each environment a promotion runs in; the image key one of the
-  // repository's, which blue-green must not need.
-  const recordSecrets = {
-    RECORD_PRIVATE_KEY: await encryptPrivateKey(recordPair.privateKey, recordPassword),
-    RECORD_PASSWORD: recordPassword,
-  };
-  executor = await WorkflowExecutor.start({
-    repository: { name: repository, path: checkout },
-    secrets: {
-      COSIGN_PRIVATE_KEY: await encryptPrivateKey(pair.privateKey, password),
-      COSIGN_PASSWORD: password,
-    },
-    // production's database is a secret of its environment: the switch dry-runs the pending migrations.
-    environments: {
-      production: { secrets: { ...recordSecrets, DATABASE_URL: productionDatabase } },
-      'production-blue': { secrets: recordSecrets },
-      'production-green': { secrets: recordSecrets },
-    },
-    approve: (request) => {
-      approvals.push(request);
-      return { approved: true, reviewer: 'release-manager' };
-    },
+  github = await startGitHub();
+  rig = await BlueGreenRig.start({
+    github: { url: github.url, token: 'fixture-token' },
     progress: (event) => {
-      if (event.type === 'job-finished') onJobFinished(event.job);
       if (event.type === 'waiting-for-concurrency') waits.push(event);
     },
-    github: { url: github.url, token: 'fixture-token' },
-    env: { SMOKE_TIMEOUT: '5' },
   });
+  ({ executor, client, front, image, starter } = rig);
+  checkout = rig.repository;
+  pair = rig.keys.image;
+  recordPair = rig.keys.record;
+  recordPassword = rig.keys.record.password;
 }, 120_000);
 
 afterAll(async () => {
-  await executor?.close();
-  await front?.stop();
-  await Promise.all([...Object.values(services), ...Object.values(shop)].map((service) => service?.stop()));
-  await client?.close();
-  await Promise.all([registry?.stop(), github?.stop(), postgres?.stop(), temp?.remove()]);
+  await rig?.stop();
+  await github?.stop();
 });
 
 describe('blue-green.yml and the blue-green starter, key signing', () => {
@@ -322,7 +93,7 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
   test('a manual release into an empty production deploys the blue slot, smoke-tests it, switches production and checks it', async () => {
     v1 = await pushRelease('1.0.0', 0, true);
     expectDeployment(github);
-    approvals.length = 0;
+    rig.approvals.length = 0;
     const run = await executor.run(BLUE_GREEN, {
       name: 'workflow_dispatch',
       inputs: {
@@ -361,7 +132,7 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
     expect(
       run.job('switch').steps.find((step) => step.name.startsWith('Migration dry-run'))?.conclusion,
     ).toBe('success');
-    expect(approvals.map((a) => [a.environment, a.job])).toEqual([
+    expect(rig.approvals.map((a) => [a.environment, a.job])).toEqual([
       ['production-blue', 'deploy-slot'],
       ['production', 'switch'],
     ]);
@@ -507,14 +278,14 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
     // Production goes down right after the switch, as a release that breaks only under production's
     // traffic or configuration would take it down.
     const crashed: Promise<void>[] = [];
-    onJobFinished = (job) => {
-      if (job === 'release/switch') crashed.push(services.production?.stop() ?? Promise.resolve());
+    rig.onJobFinished = (job) => {
+      if (job === 'release/switch') crashed.push(rig.crash('production'));
     };
     let run: RunResult;
     try {
       run = await executor.run(starter, { name: 'workflow_dispatch', inputs: { image_digest: v3 } });
     } finally {
-      onJobFinished = () => {};
+      rig.onJobFinished = () => {};
       await Promise.all(crashed);
     }
     expect(run.conclusion).toBe('failure');
@@ -544,8 +315,7 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
       ['production', v2, 'success'],
     ]);
     // A production instance started again runs what the tag says: the old release.
-    services.production = await follow('production');
-    await front.reroute();
+    await rig.restart('production');
     expect(await served('/', v2)).toBe('1.1.0');
     github.assertDone();
   }, 300_000);
@@ -557,13 +327,8 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
       join(checkout, 'migrations', 'V3__require_note.sql'),
       'ALTER TABLE orders ALTER COLUMN note SET NOT NULL;\n',
     );
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
-        cwd: checkout,
-        stdio: 'pipe',
-      });
-    git('add', '.');
-    git('commit', '--quiet', '-m', 'notes are required');
+    git(checkout, 'add', '.');
+    git(checkout, 'commit', '--quiet', '-m', 'notes are required');
     const before = { production: await tagged('production'), green: await tagged('green') };
     try {
       const run = await executor.run(starter, { name: 'workflow_dispatch', inputs: { image_digest: v4 } });
@@ -590,11 +355,11 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
       expect(await tagged('production')).toBe(before.production);
       expect(await tagged('green')).toBe(before.green);
       expect(await tagged('blue')).toBe(v4);
-      expect(psql(productionDatabase, 'SELECT count(*) FROM orders WHERE note IS NULL')).toBe('1');
-      expect(psql(productionDatabase, 'SELECT count(*) FROM flyway_schema_history')).toBe('2');
+      expect(rig.psql('SELECT count(*) FROM orders WHERE note IS NULL')).toBe('1');
+      expect(rig.psql('SELECT count(*) FROM flyway_schema_history')).toBe('2');
       github.assertDone();
     } finally {
-      git('revert', '--no-edit', 'HEAD');
+      git(checkout, 'revert', '--no-edit', 'HEAD');
     }
   }, 300_000);
 
@@ -651,8 +416,10 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
       });
       source = target;
     }
-    shop.blue = await follow('blue', SHOP);
-    shop.production = await follow('production', SHOP);
+    shop.blue = await rig.follow('blue', SHOP);
+    shop.production = await rig.follow('production', SHOP);
+    front.route('/shop-blue/', shop.blue);
+    front.route('/shop/', shop.production);
     await front.reroute();
     expect(await served('/shop/', delivered)).toBe('3.0.0');
 
@@ -660,7 +427,7 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
     expectDeployment(github);
     expectDeployment(github);
     const crashed: Promise<void>[] = [];
-    onJobFinished = (job) => {
+    rig.onJobFinished = (job) => {
       if (job === 'switch') crashed.push(shop.production?.stop() ?? Promise.resolve());
     };
     let run: RunResult;
@@ -668,7 +435,7 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
       run = await executor.run(BLUE_GREEN, {
         name: 'workflow_dispatch',
         inputs: {
-          image: `${registry.host}/${SHOP}`,
+          image: `${rig.registry.host}/${SHOP}`,
           image_digest: next,
           smoke_test_command: './scripts/smoke-test "$SLOT_URL"',
           slot_url_template: `${front.url}/shop-{slot}`,
@@ -678,7 +445,7 @@ describe('blue-green.yml and the blue-green starter, key signing', () => {
         },
       });
     } finally {
-      onJobFinished = () => {};
+      rig.onJobFinished = () => {};
       await Promise.all(crashed);
     }
     expect(results(run)).toEqual([

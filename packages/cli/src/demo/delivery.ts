@@ -288,14 +288,17 @@ export interface IssuedToken {
   claims: ReturnType<typeof githubClaims>;
 }
 
-interface KeyPair {
+export interface KeyPair {
+  /** The private key, encrypted as cosign writes it (with `password`). */
   privatePem: string;
+  privateKey: ReturnType<typeof generateKeyPair>['privateKey'];
   password: string;
   publicPem: string;
   publicKey: ReturnType<typeof generateKeyPair>['publicKey'];
 }
 
-async function keyPair(name: string): Promise<KeyPair> {
+/** A cosign-style key pair whose private half is encrypted with the password `<name>-password`. */
+export async function keyPair(name: string): Promise<KeyPair> {
   const pair = generateKeyPair();
   const password = `${name}-password`;
   return {
@@ -303,24 +306,25 @@ async function keyPair(name: string): Promise<KeyPair> {
     password,
     publicPem: publicKeyPem(pair.publicKey),
     publicKey: pair.publicKey,
+    privateKey: pair.privateKey,
   };
 }
 
-const hostOf = (url: string) => new URL(url).host;
+export const hostOf = (url: string) => new URL(url).host;
 
-function git(cwd: string, ...args: string[]): void {
+export function git(cwd: string, ...args: string[]): void {
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
     cwd,
     stdio: 'pipe',
   });
 }
 
-function psql(url: string, sql: string): string {
+export function psql(url: string, sql: string): string {
   return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8' }).trim();
 }
 
 /** What Flyway leaves behind after applying the demo app's first two migrations, and a row of data. */
-async function migratedByFlyway(url: string): Promise<void> {
+export async function migratedByFlyway(url: string): Promise<void> {
   for (const file of ['V1__create_orders.sql', 'V2__add_orders_note.sql'])
     psql(url, await readFile(join(repoRoot, 'demo/app/migrations', file), 'utf8'));
   psql(
