@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir } from '@digestline/local';
 import { type Progress, WorkflowExecutor } from '@digestline/workflow';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { expectSerialized, gitRepository, progressSeen } from './repository.js';
 
 let temp: { path: string; remove(): Promise<void> };
 let executor: WorkflowExecutor;
@@ -22,12 +22,7 @@ beforeAll(async () => {
   workflows = join(temp.path, 'workflows');
   const repository = join(temp.path, 'repository');
   await mkdir(workflows);
-  await mkdir(repository);
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: repository, stdio: 'pipe' });
-  git('init', '--quiet', '--initial-branch=main');
-  await writeFile(join(repository, 'README.md'), 'app\n');
-  git('add', '.');
-  git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'app');
+  await gitRepository(repository);
   executor = await WorkflowExecutor.start({
     repository: { name: 'octo-org/app', path: repository },
     workflowsDir: workflows,
@@ -78,21 +73,13 @@ jobs:
 `,
     );
     const first = executor.run(caller, push);
-    const waiting = new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (
-          progress.some(
-            (event) =>
-              event.type === 'waiting-for-concurrency' &&
-              event.group === 'release-production' &&
-              event.job === 'release',
-          )
-        ) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
-    });
+    const waiting = progressSeen(
+      progress,
+      (event) =>
+        event.type === 'waiting-for-concurrency' &&
+        event.group === 'release-production' &&
+        event.job === 'release',
+    );
     const second = executor.run(caller, push);
     await waiting;
     const before = existsSync(order) ? await readFile(order, 'utf8') : '';
@@ -100,10 +87,7 @@ jobs:
     await writeFile(gate, '');
     const runs = await Promise.all([first, second]);
     expect(runs.map((run) => run.conclusion)).toEqual(['success', 'success']);
-    const lines = (await readFile(order, 'utf8')).trim().split('\n');
-    const [one, two] = [lines[0]?.split(' ')[1], lines[2]?.split(' ')[1]];
-    expect(new Set([one, two])).toEqual(new Set(runs.map((run) => String(run.id))));
-    expect(lines).toEqual([`start ${one}`, `end ${one}`, `start ${two}`, `end ${two}`]);
+    await expectSerialized(order, runs);
   });
 
   test('a called workflow asking for the group its caller holds is cancelled as a deadlock, as on GitHub', async () => {

@@ -7,6 +7,7 @@ import { type ApprovalRequest, type Progress, WorkflowError, WorkflowExecutor } 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { issue } from '../../../actions/scan-gate/test/github-bodies.js';
 import { type GitHubFixture, startGitHub } from '../../../test/harness/github.js';
+import { expectSerialized, progressSeen } from './repository.js';
 
 const CHECKOUT = 'actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8';
 
@@ -581,29 +582,17 @@ jobs:
 `,
     );
     const first = executor.run(file, push);
-    const waiting = new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (
-          progress.some(
-            (event) =>
-              event.type === 'waiting-for-concurrency' && event.group === 'digestline-environment-staging',
-          )
-        ) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
-    });
+    const waiting = progressSeen(
+      progress,
+      (event) => event.type === 'waiting-for-concurrency' && event.group === 'digestline-environment-staging',
+    );
     const second = executor.run(file, push);
     await waiting;
     const before = existsSync(order) ? await readFile(order, 'utf8') : '';
     expect(before.split('\n').filter((line) => line.startsWith('start')).length).toBeLessThanOrEqual(1);
     await writeFile(gate, '');
     const runs = await Promise.all([first, second]);
-    const lines = (await readFile(order, 'utf8')).trim().split('\n');
-    const [one, two] = [lines[0]?.split(' ')[1], lines[2]?.split(' ')[1]];
-    expect(new Set([one, two])).toEqual(new Set(runs.map((run) => String(run.id))));
-    expect(lines).toEqual([`start ${one}`, `end ${one}`, `start ${two}`, `end ${two}`]);
+    await expectSerialized(order, runs);
   });
 
   test("the API refuses a call the job's token was not granted, and a called workflow cannot ask for more than its caller", async () => {

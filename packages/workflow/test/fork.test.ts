@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir } from '@digestline/local';
 import { WorkflowExecutor } from '@digestline/workflow';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { issue } from '../../../actions/scan-gate/test/github-bodies.js';
 import { type GitHubFixture, startGitHub } from '../../../test/harness/github.js';
+import { gitRepository } from './repository.js';
 
 let temp: { path: string; remove(): Promise<void> };
 let github: GitHubFixture;
@@ -15,12 +15,7 @@ let file: string;
 beforeAll(async () => {
   temp = await makeTempDir('workflow-fork');
   const repository = join(temp.path, 'repository');
-  await mkdir(repository);
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: repository, stdio: 'pipe' });
-  git('init', '--quiet', '--initial-branch=main');
-  await writeFile(join(repository, 'README.md'), 'app\n');
-  git('add', '.');
-  git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'app');
+  await gitRepository(repository);
   file = join(temp.path, 'pr.yml');
   await writeFile(
     file,
