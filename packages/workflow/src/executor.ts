@@ -5,7 +5,15 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, delimiter, join } from 'node:path';
-import { inputEnvName, makeTempDir, node24, parseCommandFile, repoRoot } from '@digestline/local';
+import {
+  type GitHubClaims,
+  githubClaims,
+  inputEnvName,
+  makeTempDir,
+  node24,
+  parseCommandFile,
+  repoRoot,
+} from '@digestline/local';
 import { parse as parseYaml } from 'yaml';
 import { WorkflowError } from './errors.js';
 import {
@@ -1439,23 +1447,32 @@ function fromFork(run: Run, repository: string): boolean {
   return typeof head === 'string' && head !== repository;
 }
 
-function idClaims(job: Job, own: string): Record<string, string> {
+/** The job's OIDC claims as GitHub issues them: `sub`, the workflow, and for a called workflow its own file. */
+function idClaims(job: Job, own: string): GitHubClaims {
   const github = job.github;
-  const calledFile = basename(job.frame.workflow.file);
+  const workflowRef = String(github.workflow_ref);
+  const environment = job.record.environment;
   return {
-    repository: String(github.repository),
-    repository_owner: String(github.repository_owner),
-    ref: String(github.ref),
-    sha: String(github.sha),
-    event_name: String(github.event_name),
-    workflow_ref: String(github.workflow_ref),
-    job_workflow_ref:
-      job.frame.prefix === ''
-        ? String(github.workflow_ref)
-        : `${own}/.github/workflows/${calledFile}@${String(github.ref)}`,
-    run_id: String(github.run_id),
-    run_attempt: '1',
-    environment: job.record.environment ?? '',
+    ...githubClaims({
+      repository: String(github.repository),
+      workflowFile: basename(workflowRef.replace(/@.*$/, '')),
+      ref: String(github.ref),
+      sha: String(github.sha),
+      ...(environment === undefined || environment === '' ? {} : { environment }),
+      eventName: String(github.event_name),
+      runId: String(github.run_id),
+      ...(job.frame.prefix === ''
+        ? {}
+        : {
+            jobWorkflow: {
+              repository: own,
+              workflowFile: basename(job.frame.workflow.file),
+              ref: String(github.ref),
+            },
+          }),
+    }),
+    workflow_ref: workflowRef,
+    ...(job.frame.prefix === '' ? { job_workflow_ref: workflowRef } : {}),
     actor: String(github.actor),
   };
 }

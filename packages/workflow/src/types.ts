@@ -1,4 +1,4 @@
-import type { Annotation } from '@digestline/local';
+import type { Annotation, GitHubClaims } from '@digestline/local';
 import type { Permissions } from './permissions.js';
 
 export type Result = 'success' | 'failure' | 'cancelled' | 'skipped';
@@ -49,7 +49,8 @@ export type Progress =
 export interface IdTokenRequest {
   audience: string;
   job: string;
-  claims: Record<string, string>;
+  /** GitHub's claims for the job (`sub`, `repository`, `job_workflow_ref`, `environment` …). */
+  claims: GitHubClaims;
 }
 
 export interface ExecutorOptions {

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import {
   type DemoService,
-  githubClaims,
+  type GitHubClaims,
   type LocalNginx,
   type LocalOidcIssuer,
   type LocalPostgres,
@@ -191,9 +191,8 @@ export class DeliveryRig {
           ? {}
           : {
               idToken: async (request) => {
-                const claims = fullClaims(request.claims);
-                tokens.push({ job: request.job, audience: request.audience, claims });
-                return sigstore.oidc.mint(claims, request.audience);
+                tokens.push({ job: request.job, audience: request.audience, claims: request.claims });
+                return sigstore.oidc.mint(request.claims, request.audience);
               },
             }),
         ...(options.progress === undefined ? {} : { progress: options.progress }),
@@ -285,7 +284,7 @@ export interface IssuedToken {
   /** The job's key, e.g. `build/merge`. */
   job: string;
   audience: string;
-  claims: ReturnType<typeof githubClaims>;
+  claims: GitHubClaims;
 }
 
 export interface KeyPair {
@@ -394,24 +393,4 @@ export async function adoptStarter(target: {
   change('interval: 10s', 'interval: 1s', 1);
   change('health_timeout_minutes: 5', 'health_timeout_minutes: 0.1', 1);
   return text;
-}
-
-/** The executor's claims for a job completed into a whole GitHub-shaped token (sub, workflow, …). */
-function fullClaims(claims: Record<string, string>): ReturnType<typeof githubClaims> {
-  const workflowRef = claims.workflow_ref ?? '';
-  const file = basename(workflowRef.replace(/@.*$/, ''));
-  const environment = claims.environment === '' ? undefined : claims.environment;
-  return {
-    ...githubClaims({
-      repository: claims.repository ?? REPOSITORY,
-      workflowFile: file,
-      ...(claims.ref === undefined ? {} : { ref: claims.ref }),
-      ...(claims.sha === undefined ? {} : { sha: claims.sha }),
-      ...(environment === undefined ? {} : { environment }),
-      ...(claims.event_name === undefined ? {} : { eventName: claims.event_name }),
-      ...(claims.run_id === undefined ? {} : { runId: claims.run_id }),
-    }),
-    ...(claims.job_workflow_ref === undefined ? {} : { job_workflow_ref: claims.job_workflow_ref }),
-    ...(claims.actor === undefined ? {} : { actor: claims.actor }),
-  };
 }
