@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import type { ErrorObject } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import { OpenAPIBackend, type Operation } from 'openapi-backend';
+import { listenOnLoopback } from './util.js';
 
 /** A request the fixture accepted, as the test sees it: header names lower-cased, JSON bodies parsed. */
 export interface RecordedRequest {
@@ -275,11 +275,7 @@ export async function startGitHub(options: GitHubOptions = {}): Promise<GitHubFi
       if (!outgoing.headersSent) send(outgoing, { status: 500, body: { message: 'GitHub fixture failed' } });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     url: `http://127.0.0.1:${port}`,

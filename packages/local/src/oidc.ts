@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './util.js';
 
 /** The claims a GitHub Actions OIDC token carries (docs: "About security hardening with OpenID Connect"). */
 export interface GitHubClaims {
@@ -174,8 +174,7 @@ export async function startOidcIssuer(options: { issuer?: string } = {}): Promis
     }
     reply(404, { message: `no ${request.method} ${url.pathname} here` });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const serverURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const serverURL = `http://127.0.0.1:${await listenOnLoopback(server)}`;
   if (issuer === '') issuer = serverURL;
 
   return {

@@ -2,7 +2,6 @@ import { createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
@@ -12,7 +11,7 @@ import {
   createServerCertificate,
   issueCertificate,
 } from './tls.js';
-import { freePort, makeTempDir, type Service, startService, waitUntil } from './util.js';
+import { freePort, listenOnLoopback, makeTempDir, type Service, startService, waitUntil } from './util.js';
 
 export type RegistryMode = 'open' | 'basic' | 'token';
 
@@ -255,11 +254,7 @@ async function startTokenIssuer(options: {
     options.tls === undefined
       ? http.createServer(handler)
       : https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     realm: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}/token`,
     requests: () => issued.map((r) => ({ ...r, scope: [...r.scope] })),

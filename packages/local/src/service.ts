@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { ImageManifest, RegistryClient } from '@digestline/oci';
+import { listenOnLoopback } from './util.js';
 
 /** What the demo app image says about itself in /srv/release.json. */
 export interface Release {
@@ -110,12 +110,8 @@ export async function startDemoService(options: {
     });
     response.end(`${JSON.stringify({ version: release.version, digest: current?.digest, ok: !failing })}\n`);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  const port = await listenOnLoopback(server);
   await refresh().catch(() => undefined);
-  const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     digest: () => current?.digest,

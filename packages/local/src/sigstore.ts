@@ -1,7 +1,6 @@
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, verify } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   type HandlerFn,
@@ -13,7 +12,7 @@ import {
   tsaHandler,
 } from '@sigstore/mock';
 import { verifiedClaims } from './oidc.js';
-import { makeTempDir } from './util.js';
+import { listenOnLoopback, makeTempDir } from './util.js';
 
 /** An OIDC issuer the local Fulcio accepts tokens from: its `iss` and the key its tokens verify with. */
 export interface TrustedIssuer {
@@ -141,8 +140,7 @@ export async function startSigstore(options: SigstoreOptions): Promise<LocalSigs
   const requests: SigstoreRequest[] = [];
 
   const httpServer = http.createServer();
-  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+  const url = `http://127.0.0.1:${await listenOnLoopback(httpServer)}`;
   const tlog = await initializeTLog(url, tlogKeys);
   const rekor = rekorHandler(tlog);
   const timestamp = tsa === undefined ? undefined : tsaHandler(tsa);

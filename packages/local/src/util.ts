@@ -1,8 +1,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** Starts `server` listening on a free port of 127.0.0.1 (the kernel picks it) and returns that port. */
+export async function listenOnLoopback(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string')
+    throw new Error('could not read the port the kernel chose');
+  return address.port;
+}
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (the kernel picks it). */
 export async function freePort(): Promise<number> {

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { basename, delimiter, join } from 'node:path';
 import {
   type GitHubClaims,
   githubClaims,
   inputEnvName,
+  listenOnLoopback,
   makeTempDir,
   node24,
   parseCommandFile,
@@ -322,8 +322,7 @@ export class WorkflowExecutor {
           },
         );
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-      const { port } = server.address() as AddressInfo;
+      const port = await listenOnLoopback(server);
       oidc = { server, url: `http://127.0.0.1:${port}/token`, tokens };
     }
     return new WorkflowExecutor(options, temp.path, temp.remove, gate, oidc);
