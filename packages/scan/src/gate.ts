@@ -124,7 +124,7 @@ export async function runGate(run: GateRun): Promise<GateOutcome> {
     toolVersion: run.toolVersion,
     limits: run.limits,
     waived: result.waived,
-    sorted: true,
+    grouped: true,
     path,
     gzip: run.gzip,
   });

@@ -14,6 +14,7 @@ export {
   severityFromScore,
   severityRank,
   sortFindings,
+  sortGroupsUpTo,
 } from './finding.js';
 export { type GateOutcome, type GateRun, loadPolicy, runGate } from './gate.js';
 export {

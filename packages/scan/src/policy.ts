@@ -11,14 +11,13 @@ import {
 } from 'yaml';
 import { ScanInputError } from './errors.js';
 import {
-  countBySeverity,
   type Finding,
   KINDS,
   type Kind,
   SEVERITIES,
   type Severity,
   severityRank,
-  sortFindings,
+  sortWithinSeverity,
 } from './finding.js';
 
 export interface Waiver {
@@ -314,8 +313,13 @@ export interface BudgetResult {
 }
 
 export interface GateResult {
-  /** What the gate judged (after kinds, ignore-unfixed and waivers), most severe first. */
+  /**
+   * What the gate judged (after kinds, ignore-unfixed and waivers), grouped by severity, most severe
+   * first. Groups with blocking or tolerated findings are in {@link compareFindings} order; the others
+   * keep the reports' order ({@link sortGroupsUpTo} sorts as many as a reader needs).
+   */
   findings: Finding[];
+  /** Most severe first, in {@link compareFindings} order. */
   blocking: Finding[];
   /** At or above the threshold, yet passed because a budget allows them: never to go unmentioned. */
   tolerated: Finding[];
@@ -333,11 +337,15 @@ export interface GateResult {
  * budget is exceeded blocks entirely, whatever the threshold, since the budget is the team's promise.
  * What a budget lets pass at or above the threshold is returned as `tolerated`, for the front end to show.
  */
+/** Appends in place: a spread of 100,000 arguments would overflow the stack. */
+function append(to: Finding[], from: Finding[]): void {
+  for (const finding of from) to.push(finding);
+}
+
 export function evaluate(all: Finding[], options: GateOptions): GateResult {
   const { policy, now } = options;
   const active = policy.waivers.filter((waiver) => !isExpired(waiver, now));
   const expiredWaivers = policy.waivers.filter((waiver) => isExpired(waiver, now));
-  const findings: Finding[] = [];
   const waived: GateResult['waived'] = [];
   let ignoredUnfixed = 0;
   let excludedByKind = 0;
@@ -347,8 +355,12 @@ export function evaluate(all: Finding[], options: GateOptions): GateResult {
     const id = waiver.id.toLowerCase();
     activeById.set(id, [...(activeById.get(id) ?? []), waiver]);
   }
+  // One pass over every finding: judged ones go straight into their severity's group, which is all the
+  // counts, the budgets and blocking depend on; then only the groups are sorted and joined.
+  const groups: Finding[][] = [[], [], [], [], []];
+  const allKinds = KINDS.every((kind) => policy.kinds.includes(kind));
   for (const finding of all) {
-    if (!policy.kinds.includes(finding.kind)) {
+    if (!allKinds && !policy.kinds.includes(finding.kind)) {
       excludedByKind++;
       continue;
     }
@@ -364,10 +376,11 @@ export function evaluate(all: Finding[], options: GateOptions): GateResult {
       waived.push({ finding, waiver });
       continue;
     }
-    findings.push(finding);
+    (groups[4 - severityRank(finding.severity)] as Finding[]).push(finding);
   }
-  sortFindings(findings);
-  const counts = countBySeverity(findings);
+  const counts = Object.fromEntries(
+    SEVERITIES.map((severity, i) => [severity, groups[i]?.length ?? 0]),
+  ) as Record<Severity, number>;
   const threshold = severityRank(options.threshold);
   const budgets: BudgetResult[] = (Object.entries(policy.budgets) as [Severity, number][]).map(
     ([severity, limit]) => {
@@ -384,14 +397,21 @@ export function evaluate(all: Finding[], options: GateOptions): GateResult {
     },
   );
   const budgetOf = new Map(budgets.map((budget) => [budget.severity, budget]));
+  const findings: Finding[] = [];
   const blocking: Finding[] = [];
   const tolerated: Finding[] = [];
-  for (const finding of findings) {
-    const budget = budgetOf.get(finding.severity);
-    const atThreshold = severityRank(finding.severity) >= threshold;
-    if (budget ? budget.exceeded : atThreshold) blocking.push(finding);
-    else if (atThreshold) tolerated.push(finding);
-  }
+  SEVERITIES.forEach((severity, i) => {
+    const group = groups[i] as Finding[];
+    const budget = budgetOf.get(severity);
+    const atThreshold = severityRank(severity) >= threshold;
+    const blocks = budget ? budget.exceeded : atThreshold;
+    // What is shown (blocking and tolerated findings) is sorted; the rest is left for whoever needs
+    // an order among them (the SARIF, for the first 5,000): on 100,000 findings that is most of them.
+    if (blocks || atThreshold) sortWithinSeverity(group);
+    append(findings, group);
+    if (blocks) append(blocking, group);
+    else if (atThreshold) append(tolerated, group);
+  });
   return {
     findings,
     blocking,

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Gzip } from 'node:zlib';
-import { compareFindings, type Finding, fingerprint, type Severity, sortFindings } from './finding.js';
+import { type Finding, fingerprint, type Severity, sortFindings, sortGroupsUpTo } from './finding.js';
 
 /** GitHub's documented limits for one SARIF upload to code scanning. */
 export interface SarifLimits {
@@ -39,8 +39,11 @@ export interface SarifOptions {
    * so GitHub dismisses their alerts with that reason instead of closing them as fixed.
    */
   waived?: readonly { finding: Finding; waiver: { reason: string } }[];
-  /** The findings are already in {@link compareFindings} order (the gate's are): not sorted again. */
-  sorted?: boolean;
+  /**
+   * The findings are already grouped by severity, most severe first (the gate's are): only the groups
+   * the log keeps are sorted, in place, and nothing is copied.
+   */
+  grouped?: boolean;
 }
 
 export interface SarifTruncation {
@@ -260,11 +263,12 @@ const PRETTY_BYTES = 256 * 1024;
 
 /**
  * The results in the order they are kept: open findings most severe first, then waived ones. Findings
- * that arrive sorted (the gate's) are neither copied nor sorted again.
+ * that arrive grouped by severity (the gate's) are not copied, and sorted only as far as a log can hold.
  */
 function ranked(all: Finding[], options: SarifOptions): { sorted: Finding[]; reasons: Map<Finding, string> } {
   const reasons = new Map((options.waived ?? []).map(({ finding, waiver }) => [finding, waiver.reason]));
-  const open = options.sorted ? all : sortFindings([...all]);
+  const limits = options.limits ?? GITHUB_SARIF_LIMITS;
+  const open = options.grouped ? sortGroupsUpTo(all, resultsKept(limits)) : sortFindings([...all]);
   if (reasons.size === 0) return { sorted: open, reasons };
   return { sorted: [...open, ...sortFindings([...reasons.keys()])], reasons };
 }

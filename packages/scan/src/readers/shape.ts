@@ -86,7 +86,7 @@ const PRIMITIVE: Record<Extract<Shape, string>, Check> = {
   boolean: (value) => typeof value === 'boolean',
 };
 
-function compile(shape: Shape): Check {
+export function compile(shape: Shape): Check {
   if (typeof shape === 'string') return PRIMITIVE[shape];
   if ('either' in shape) {
     const options = shape.either.map((option) => ({ option, check: compile(option) }));
@@ -138,6 +138,82 @@ function compile(shape: Shape): Check {
   };
 }
 
+/** The test of one primitive shape as an expression on `x`, for {@link generate}. */
+const PRIMITIVE_SOURCE: Record<Extract<Shape, string>, string> = {
+  string: "typeof x === 'string'",
+  name: "typeof x === 'string' && x.trim() !== ''",
+  number: "typeof x === 'number'",
+  integer: 'Number.isSafeInteger(x)',
+  boolean: "typeof x === 'boolean'",
+};
+
+/**
+ * The same check as {@link compile}, written out as the source of one function per object shape with
+ * its field names as constants: each field is then a named property load that V8 inlines, where the
+ * closures' `object[key]` with a changing key goes through its slowest lookup every time (half the
+ * check's cost on 100,000 findings). Lists and maps call the function of their items; `either` keeps
+ * the closure. Made once per shape, from our own constant shapes (nothing from a report).
+ */
+function generate(shape: Shape): Check {
+  const children: Check[] = [];
+  const child = (sub: Shape) => `c[${children.push(generate(sub)) - 1}]`;
+  // The test that `x` fits `sub`, as a statement that returns false when it does not.
+  const test = (sub: Shape): string => {
+    if (typeof sub === 'string') return `if (!(${PRIMITIVE_SOURCE[sub]})) return false;`;
+    if ('either' in sub) return `if (!${child(sub)}(x)) return false;`;
+    if ('list' in sub) {
+      const item = sub.list;
+      // A list of primitives is tested inline; of anything else, by the function of its items.
+      const each =
+        typeof item === 'string'
+          ? `const y = x[i]; if (!(${PRIMITIVE_SOURCE[item].replace(/\bx\b/g, 'y')})) return false;`
+          : `if (!${child(item)}(x[i])) return false;`;
+      return `if (!Array.isArray(x)) return false; for (let i = 0; i < x.length; i++) { ${each} }`;
+    }
+    return `if (!${child(sub)}(x)) return false;`;
+  };
+  if (typeof shape === 'object' && 'either' in shape) return compile(shape);
+  if (typeof shape === 'string' || 'list' in shape) {
+    const body = `return function (x) { ${test(shape)} return true; };`;
+    return new Function('c', body)(children) as Check;
+  }
+  if ('map' in shape) {
+    const item = child(shape.map);
+    const body = `return function (v) {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+      for (const key in v) if (Object.hasOwn(v, key) && !${item}(v[key])) return false;
+      return true;
+    };`;
+    return new Function('c', body)(children) as Check;
+  }
+  const lines = ["if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;", 'let x;'];
+  for (const key of shape.required ?? []) {
+    const name = JSON.stringify(key);
+    lines.push(`x = v[${name}]; if (x === undefined || x === null) return false;`);
+  }
+  for (const [key, field] of Object.entries(shape.fields)) {
+    const name = JSON.stringify(key);
+    // A name that objects inherit (`constructor`) is read only as the document's own.
+    const read =
+      key in Object.prototype ? `Object.hasOwn(v, ${name}) ? v[${name}] : undefined` : `v[${name}]`;
+    lines.push(
+      `x = ${read}; if (x === null) delete v[${name}]; else if (x !== undefined) { ${test(field)} }`,
+    );
+  }
+  const body = `return function (v) { ${lines.join('\n')} return true; };`;
+  return new Function('c', body)(children) as Check;
+}
+
+/** The generated check, or the closures where the runtime forbids making code from strings. */
+export function checkerOf(shape: Shape): Check {
+  try {
+    return generate(shape);
+  } catch (error) {
+    if (error instanceof EvalError) return compile(shape);
+    throw error;
+  }
+}
+
 const compiled = new WeakMap<object, Check>();
 
 /**
@@ -149,7 +225,7 @@ export function checkShape(value: unknown, shape: Shape, context: { file: string
   if (typeof shape === 'object') {
     let check = compiled.get(shape);
     if (check === undefined) {
-      check = compile(shape);
+      check = checkerOf(shape);
       compiled.set(shape, check);
     }
     if (check(value)) return;
