@@ -1,7 +1,13 @@
 import { resolve } from 'node:path';
 import { annotate, run as runStep, setOutputs, writeSummary } from '@digestline/action-kit';
 import { GateFailedError } from '@digestline/base';
-import { checkMigrations, type Report, writeReport, writeSarif } from '@digestline/migrations';
+import {
+  checkMigrations,
+  type ParserThread,
+  type Report,
+  writeReport,
+  writeSarif,
+} from '@digestline/migrations';
 import { OUTPUT } from './constants.js';
 import { type RunInputs, readInputs } from './inputs.js';
 import { summarize } from './summary.js';
@@ -12,8 +18,14 @@ import { summarize } from './summary.js';
  */
 export const ANNOTATION_LIMIT = { error: 9, warning: 10 } as const;
 
-export async function main(inputs: RunInputs = readInputs()): Promise<void> {
+export interface MainOptions {
+  /** A second thread serving PostgreSQL's parser, started early for a large migration set. */
+  parserThread?: ParserThread;
+}
+
+export async function main(inputs: RunInputs = readInputs(), options: MainOptions = {}): Promise<void> {
   const { report } = await checkMigrations({
+    parserThread: options.parserThread,
     root: inputs.workspace,
     paths: inputs.paths,
     format: inputs.format,
@@ -97,6 +109,6 @@ function annotateFindings(report: Report, reportPath: string, reserved: number):
  * calls (README, "Debug locally"), and src/index.ts once it has decided against a restart: errors become
  * `setFailed`, as on a runner.
  */
-export function run(): Promise<void> {
-  return runStep(main);
+export function run(options: MainOptions = {}): Promise<void> {
+  return runStep(() => main(readInputs(), options));
 }

@@ -18,14 +18,15 @@ const MAX_ENTRIES = 10_000;
  * (peak memory 740 MB against 250 MB). V8 reads the flag only at start-up (`v8.setFlagsFromString` comes
  * too late and changes nothing), and a runner starts `node dist/index.js` without flags: so for a large
  * input this process, before it has loaded anything else or written anything, is replaced by one started
- * with the flag: same pid, arguments, environment and output streams.
+ * with the flag: same pid, arguments, environment and output streams. Returns whether the migrations
+ * are that large (in the process that goes on).
  */
-export function restartForLargeParse(workspace: string, pathInput: string | undefined): void {
+export function restartForLargeParse(workspace: string, pathInput: string | undefined): boolean {
+  if (sqlBytes(workspace, pathInput) < RESTART_FROM_BYTES) return false;
   // Node 23.11 and later; the installed @types/node predates it.
   const { execve } = process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never };
-  if (process.execArgv.includes(BASELINE_WASM_FLAG) || execve === undefined) return;
-  if (sqlBytes(workspace, pathInput) < RESTART_FROM_BYTES) return;
-  execve.call(
+  if (process.execArgv.includes(BASELINE_WASM_FLAG) || execve === undefined) return true;
+  return execve.call(
     process,
     process.execPath,
     [process.execPath, BASELINE_WASM_FLAG, ...process.execArgv, ...process.argv.slice(1)],

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import AjvDraft04 from 'ajv-draft-04';
 import ajvFormats from 'ajv-formats';
 import pg from 'pg';
+import { checkMigrations } from '../../../packages/migrations/src/index.js';
 import {
   enableTls,
   type NamedHost,
@@ -129,9 +130,10 @@ describe('migration-check action', () => {
     });
   });
 
-  test('thousands of findings: annotations capped at what GitHub shows with a notice, compact report and SARIF with every finding, one process', async () => {
+  test('thousands of findings: annotations capped at what GitHub shows with a notice, compact report and SARIF with every finding, one process, parsed on two threads as on one', async () => {
     // 700 errors and 700 warnings on a table the migrations do not create, among safe statements, in a
-    // file large enough (over 256 KB) that the bundle restarts itself for the parse.
+    // file large enough (over 256 KB) that the bundle restarts itself for the parse and parses on a
+    // second thread too.
     const statements = ["SET lock_timeout = '2s';"];
     for (let i = 0; i < 700; i++) {
       statements.push(
@@ -167,6 +169,9 @@ describe('migration-check action', () => {
     expect(report.findings).toHaveLength(1400);
     expect(report.counts).toEqual({ error: 700, warning: 700, info: 0 });
     expect(report.findings[0]).toMatchObject({ line: 4, rule: 'add-not-null-column-without-default' });
+    // The same findings as the check on one thread, in this process.
+    const alone = await checkMigrations({ root: ws, paths: ['migrations'] });
+    expect(report.findings).toEqual(JSON.parse(JSON.stringify(alone.report.findings)));
 
     const sarifText = await readFile(join(ws, 'out.sarif'), 'utf8');
     expect(sarifText.indexOf('\n')).toBe(sarifText.length - 1);

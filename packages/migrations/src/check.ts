@@ -1,9 +1,10 @@
 import { isAbsolute, join } from 'node:path';
 import { changedFiles } from './changed.js';
 import { type LintConfig, loadConfig } from './config.js';
-import { discoverMigrations, type Format } from './discovery.js';
+import { discoverMigrations, type Format, type Migration } from './discovery.js';
 import { type DryRunResult, dryRun } from './dry-run.js';
-import { lintMigrations } from './lint.js';
+import { type LintResult, lintMigrations } from './lint.js';
+import { ParallelParser, type ParserThread } from './parallel.js';
 import { loadParser } from './parser.js';
 import { buildReport, buildSarif, type Report } from './report.js';
 
@@ -21,6 +22,11 @@ export interface CheckOptions {
   databaseUrl?: string;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
+  /**
+   * A second thread serving PostgreSQL's parser (see ParserThread): given, a large migration set is
+   * parsed on both threads. It is stopped when the lint is done.
+   */
+  parserThread?: ParserThread;
 }
 
 export interface CheckResult {
@@ -34,26 +40,43 @@ export const DEFAULT_POSTGRES_VERSION = 15;
 /** Discovery, lint on PostgreSQL's parser and, with a database URL, the dry-run: the whole check. */
 export async function checkMigrations(options: CheckOptions): Promise<CheckResult> {
   const postgresVersion = options.postgresVersion ?? DEFAULT_POSTGRES_VERSION;
-  let config: LintConfig | undefined;
-  if (options.config !== undefined) {
-    const file = isAbsolute(options.config) ? options.config : join(options.root, options.config);
-    config = await loadConfig(file, options.config);
+  let migrations: Migration[];
+  let linted: LintResult;
+  let parallel: ParallelParser | undefined;
+  // Compiled in the background while the files are read.
+  const parserLoaded = loadParser();
+  try {
+    let config: LintConfig | undefined;
+    if (options.config !== undefined) {
+      const file = isAbsolute(options.config) ? options.config : join(options.root, options.config);
+      config = await loadConfig(file, options.config);
+    }
+    const only =
+      options.changedSince === undefined ? undefined : await changedFiles(options.root, options.changedSince);
+    migrations = await discoverMigrations({
+      paths: options.paths,
+      root: options.root,
+      format: options.format,
+      only,
+    });
+    await parserLoaded;
+    parallel = ParallelParser.start(
+      options.parserThread,
+      migrations.map((migration) => migration.sql),
+    );
+    linted = lintMigrations(migrations, {
+      postgresVersion,
+      requireDown: options.requireDown,
+      config,
+      keepStatements: options.databaseUrl !== undefined,
+      parallel,
+    });
+  } finally {
+    // Done with, whether or not it was used: the lint is over.
+    parallel?.close();
+    options.parserThread?.stop();
   }
-  const only =
-    options.changedSince === undefined ? undefined : await changedFiles(options.root, options.changedSince);
-  const migrations = await discoverMigrations({
-    paths: options.paths,
-    root: options.root,
-    format: options.format,
-    only,
-  });
-  await loadParser();
-  const { findings, parsed } = lintMigrations(migrations, {
-    postgresVersion,
-    requireDown: options.requireDown,
-    config,
-    keepStatements: options.databaseUrl !== undefined,
-  });
+  const { findings, parsed } = linted;
 
   let dryRunResult: DryRunResult | undefined;
   if (options.databaseUrl !== undefined) {

@@ -28,6 +28,13 @@ export {
   lintMigrations,
   type ParsedMigration,
 } from './lint.js';
+export {
+  isParserThread,
+  PARALLEL_FROM_CHARS,
+  ParallelParser,
+  ParserThread,
+  serveParser,
+} from './parallel.js';
 export { LineIndex, loadParser, parseSql, type Statement } from './parser.js';
 export {
   buildReport,

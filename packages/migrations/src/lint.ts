@@ -1,5 +1,6 @@
 import { configuredSetting, type LintConfig } from './config.js';
 import { type Migration, missingDowns } from './discovery.js';
+import type { ParallelParser } from './parallel.js';
 import { LineIndex, PARSE_CHUNK_CHARS, parseSqlInChunks, type Statement } from './parser.js';
 import { REGISTRY } from './rules/index.js';
 import { DESTRUCTIVE_RULES, isRuleId, RULES, type RuleId, type Severity } from './rules.js';
@@ -41,6 +42,8 @@ export interface LintOptions {
   keepStatements?: boolean;
   /** Parse a migration in pieces of about this many characters (see parseSqlInChunks). */
   chunkChars?: number;
+  /** Parse on a second thread too (see ParallelParser), made with the same `chunkChars`. */
+  parallel?: ParallelParser;
 }
 
 export interface LintResult {
@@ -106,7 +109,11 @@ export function lintMigrations(migrations: Migration[], options: LintOptions): L
     let state: MigrationState | undefined;
     let previousEnd = 0;
     schema.begin();
-    const chunks = parseSqlInChunks(migration.sql, options.chunkChars ?? PARSE_CHUNK_CHARS);
+    const chunks = parseSqlInChunks(
+      migration.sql,
+      options.chunkChars ?? PARSE_CHUNK_CHARS,
+      options.parallel?.piecesOf(migration.sql),
+    );
     let next = chunks.next();
     for (; !next.done; next = chunks.next()) {
       const chunk = next.value;

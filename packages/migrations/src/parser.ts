@@ -60,6 +60,11 @@ const decoder = new TextDecoder();
  * parse on a 10 MB parse tree. Throws SqlSyntaxError for SQL PostgreSQL rejects.
  */
 export function parseTree(sql: string): ParseResult {
+  return JSON.parse(parseTreeText(sql)) as ParseResult;
+}
+
+/** {@link parseTree}'s JSON text, not yet parsed: what a second thread hands back (parallel.ts). */
+export function parseTreeText(sql: string): string {
   const module = parser;
   if (module === undefined) throw new Error('The PostgreSQL parser is not loaded: call loadParser() first.');
   const capacity = sql.length * 3 + 1;
@@ -81,7 +86,7 @@ export function parseTree(sql: string): ParseResult {
         const cursor = module.HEAPU32[error / 4 + 4] as number;
         throw new SqlSyntaxError(message, cursor > 0 ? cursor - 1 : 0);
       }
-      return JSON.parse(cString(module, tree)) as ParseResult;
+      return cString(module, tree);
     } finally {
       module._wasm_free_parse_result(result);
     }
@@ -108,11 +113,14 @@ export function parseSql(sql: string): ParseOutcome {
 }
 
 /** parseSql, and where the last statement's text ends before the blanks and `;` after it. */
-function parsePiece(sql: string): ParseOutcome & { lastEnd: number } {
+function parsePiece(
+  sql: string,
+  tree: (sql: string) => ParseResult = parseTree,
+): ParseOutcome & { lastEnd: number } {
   if (sql.trim() === '') return { statements: [], lastEnd: -1 };
   let raw: RawStmt[];
   try {
-    raw = parseTree(sql).stmts ?? [];
+    raw = tree(sql).stmts ?? [];
   } catch (error) {
     if (!(error instanceof SqlSyntaxError)) throw error;
     return {
@@ -163,12 +171,14 @@ const BLANK_OR_COMMENTS = /(?:\s+|--[^\n]*|\/\*[\s\S]*?\*\/)*$/y;
 export function* parseSqlInChunks(
   sql: string,
   chunkChars = PARSE_CHUNK_CHARS,
+  pieceTree?: PieceTree,
 ): Generator<Chunk, SyntaxProblem | undefined> {
   let start = 0;
   while (start < sql.length) {
     const cut = statementEndAfter(sql, start, start + chunkChars);
     const piece = cut === -1 ? sql.slice(start) : sql.slice(start, cut);
-    const outcome = parsePiece(piece);
+    const at = start;
+    const outcome = parsePiece(piece, pieceTree && ((text) => pieceTree(text, at)));
     const kept = outcome.syntaxError === undefined && (cut === -1 || outcome.lastEnd === piece.length - 1);
     if (!kept) {
       const whole = parseSql(sql);
@@ -180,13 +190,36 @@ export function* parseSqlInChunks(
       statement.start += start;
       statement.end += start;
     }
-    BLANK_OR_COMMENTS.lastIndex = cut;
-    const more = cut !== -1 && !BLANK_OR_COMMENTS.test(sql);
+    const more = cut !== -1 && !onlyBlanksAfter(sql, cut);
     yield { statements: outcome.statements, more };
     if (!more) return undefined;
     start = cut;
   }
   return undefined;
+}
+
+/**
+ * The parse tree of the piece of a migration's text that starts at `start` (as parseSqlInChunks cuts
+ * it), from wherever it was parsed; throws SqlSyntaxError as parseTree does.
+ */
+export type PieceTree = (piece: string, start: number) => ParseResult;
+
+/** Where parseSqlInChunks cuts `sql`: each piece's start and end, the same cuts it makes as it goes. */
+export function pieceBounds(sql: string, chunkChars = PARSE_CHUNK_CHARS): { start: number; end: number }[] {
+  const bounds: { start: number; end: number }[] = [];
+  let start = 0;
+  while (start < sql.length) {
+    const cut = statementEndAfter(sql, start, start + chunkChars);
+    bounds.push({ start, end: cut === -1 ? sql.length : cut });
+    if (cut === -1 || onlyBlanksAfter(sql, cut)) break;
+    start = cut;
+  }
+  return bounds;
+}
+
+function onlyBlanksAfter(sql: string, index: number): boolean {
+  BLANK_OR_COMMENTS.lastIndex = index;
+  return BLANK_OR_COMMENTS.test(sql);
 }
 
 const IDENTIFIER_CHAR = /[\p{L}\p{N}_$]/u;
