@@ -42,7 +42,7 @@ export interface LintOptions {
   keepStatements?: boolean;
   /** Parse a migration in pieces of about this many characters (see parseSqlInChunks). */
   chunkChars?: number;
-  /** Parse on a second thread too (see ParallelParser), made with the same `chunkChars`. */
+  /** Parse on a second thread too (see ParallelParser): its pieces are cut as it cut them. */
   parallel?: ParallelParser;
 }
 

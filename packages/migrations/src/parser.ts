@@ -171,14 +171,14 @@ const BLANK_OR_COMMENTS = /(?:\s+|--[^\n]*|\/\*[\s\S]*?\*\/)*$/y;
 export function* parseSqlInChunks(
   sql: string,
   chunkChars = PARSE_CHUNK_CHARS,
-  pieceTree?: PieceTree,
+  source?: PieceSource,
 ): Generator<Chunk, SyntaxProblem | undefined> {
   let start = 0;
   while (start < sql.length) {
-    const cut = statementEndAfter(sql, start, start + chunkChars);
+    const cut = source?.cutAfter(start) ?? statementEndAfter(sql, start, start + chunkChars);
     const piece = cut === -1 ? sql.slice(start) : sql.slice(start, cut);
     const at = start;
-    const outcome = parsePiece(piece, pieceTree && ((text) => pieceTree(text, at)));
+    const outcome = parsePiece(piece, source && ((text) => source.tree(text, at)));
     const kept = outcome.syntaxError === undefined && (cut === -1 || outcome.lastEnd === piece.length - 1);
     if (!kept) {
       const whole = parseSql(sql);
@@ -198,23 +198,25 @@ export function* parseSqlInChunks(
   return undefined;
 }
 
-/**
- * The parse tree of the piece of a migration's text that starts at `start` (as parseSqlInChunks cuts
- * it), from wherever it was parsed; throws SqlSyntaxError as parseTree does.
- */
-export type PieceTree = (piece: string, start: number) => ParseResult;
+/** Pieces of a migration's text parsed elsewhere, cut where parseSqlInChunks cuts (see pieceCuts). */
+export interface PieceSource {
+  /** Where the piece that starts at `start` ends (-1: at the end of the text); undefined: not known. */
+  cutAfter(start: number): number | undefined;
+  /** The piece's parse tree; throws SqlSyntaxError as parseTree does. */
+  tree(piece: string, start: number): ParseResult;
+}
 
-/** Where parseSqlInChunks cuts `sql`: each piece's start and end, the same cuts it makes as it goes. */
-export function pieceBounds(sql: string, chunkChars = PARSE_CHUNK_CHARS): { start: number; end: number }[] {
-  const bounds: { start: number; end: number }[] = [];
+/** The cuts parseSqlInChunks makes in `sql`, as it would make them: each piece's start and end. */
+export function pieceCuts(sql: string, chunkChars = PARSE_CHUNK_CHARS): { start: number; cut: number }[] {
+  const cuts: { start: number; cut: number }[] = [];
   let start = 0;
   while (start < sql.length) {
     const cut = statementEndAfter(sql, start, start + chunkChars);
-    bounds.push({ start, end: cut === -1 ? sql.length : cut });
+    cuts.push({ start, cut });
     if (cut === -1 || onlyBlanksAfter(sql, cut)) break;
     start = cut;
   }
-  return bounds;
+  return cuts;
 }
 
 function onlyBlanksAfter(sql: string, index: number): boolean {
@@ -223,6 +225,8 @@ function onlyBlanksAfter(sql: string, index: number): boolean {
 }
 
 const IDENTIFIER_CHAR = /[\p{L}\p{N}_$]/u;
+/** A run of characters that start nothing the scan below tracks (quotes, comments, `$`, parentheses, `;`). */
+const PLAIN = /[^'"\-/$();]+/y;
 const DOLLAR_TAG = /\$(?:[\p{L}_][\p{L}\p{N}_]*)?\$/uy;
 
 /**
@@ -282,7 +286,9 @@ function statementEndAfter(sql: string, start: number, from: number): number {
     } else if (c === ';' && depth === 0 && i >= from) {
       return i + 1;
     } else {
-      i++;
+      // Names, keywords, numbers and blanks, skipped in one step: most of a migration is those.
+      PLAIN.lastIndex = i + 1;
+      i = PLAIN.test(sql) ? PLAIN.lastIndex : i + 1;
     }
   }
   return -1;
