@@ -1,7 +1,7 @@
-import { isMainThread } from 'node:worker_threads';
+import { isParserThread } from '@digestline/migrations/parser-thread';
 import { restartForLargeParse } from './restart.js';
 
-if (isMainThread) {
+if (!isParserThread()) {
   // Decided before the action and the parser are loaded, which a restart would only load again; a test
   // that calls main() in its own process never restarts.
   const large = restartForLargeParse(process.env.GITHUB_WORKSPACE || process.cwd(), process.env.INPUT_PATH);
@@ -16,6 +16,5 @@ if (isMainThread) {
   void run({ parserThread });
 } else {
   // The second thread loads only PostgreSQL's parser, not the action.
-  const { isParserThread, serveParser } = await import('@digestline/migrations/parallel');
-  if (isParserThread()) await serveParser();
+  await (await import('@digestline/migrations/parallel')).serveParser();
 }

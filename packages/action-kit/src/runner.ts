@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { EOL } from 'node:os';
 
@@ -63,7 +62,9 @@ function appendKeyValue(variable: string, legacyCommand: string, name: string, v
     issueCommand(legacyCommand, { name }, value);
     return;
   }
-  const delimiter = `ghadelimiter_${randomUUID()}`;
+  // Unguessable enough, and checked below: a value that holds its delimiter is refused, never written.
+  // (Not crypto's randomUUID, which would load node:crypto into every action for this one line.)
+  const delimiter = `ghadelimiter_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   if (name.includes(delimiter) || value.includes(delimiter)) {
     throw new Error(`the ${variable} entry ${name} contains its own delimiter ${delimiter}`);
   }

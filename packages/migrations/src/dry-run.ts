@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type ConnectionOptions, checkServerIdentity } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import type pg from 'pg';
 import type { Format } from './discovery.js';
 import { outsideEffects } from './dry-run-effects.js';
@@ -231,7 +231,9 @@ function readTarget(url: string): Target {
       ...(key ? { key: readPem('sslkey', key) } : {}),
       // verify-full checks the name in the URL, whatever the driver would pass on.
       checkServerIdentity:
-        sslmode === 'verify-full' ? (_name, peer) => checkServerIdentity(host, peer) : () => undefined,
+        sslmode === 'verify-full'
+          ? (_name, peer) => process.getBuiltinModule('node:tls').checkServerIdentity(host, peer)
+          : () => undefined,
     };
   }
   return {

@@ -1,14 +1,5 @@
 import { once } from 'node:events';
-import {
-  isMainThread,
-  MessageChannel,
-  type MessagePort,
-  type MessagePort as NodeMessagePort,
-  parentPort,
-  receiveMessageOnPort,
-  Worker,
-  workerData,
-} from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import type { ParseResult } from '@pgsql/types';
 import {
   loadParser,
@@ -18,6 +9,10 @@ import {
   pieceCuts,
   SqlSyntaxError,
 } from './parser.js';
+import { PARSER_THREAD_ARG } from './parser-thread.js';
+
+// Loaded when a second thread is used: a small migration set never needs the module (9 ms to load).
+const threads = () => process.getBuiltinModule('node:worker_threads');
 
 /**
  * Below this much SQL in all, parsing on one thread is quicker than with a second one (which takes
@@ -42,8 +37,9 @@ export interface ParserThreadOptions {
   stallMs?: number;
 }
 
-const ROLE = 'digestline-sql-parser';
 const READY = 'ready';
+
+export { isParserThread } from './parser-thread.js';
 
 /** What the lint sends the second thread once it knows the migrations. */
 interface Work {
@@ -58,14 +54,9 @@ type Answer =
   | { index: number; syntaxError: { message: string; cursorPosition: number } }
   | { index: number; failure: string };
 
-/** Whether this thread was started to parse for another (see {@link serveParser}). */
-export function isParserThread(): boolean {
-  return !isMainThread && (workerData as { role?: string } | null)?.role === ROLE;
-}
-
 /**
  * A second thread that serves PostgreSQL's parser, started from `entry` (a script that calls
- * {@link serveParser} when {@link isParserThread}). Start it as early as the migration set is known to
+ * {@link serveParser} when `isParserThread()`, from parser-thread.ts). Start it as early as the migration set is known to
  * be large: it takes about 100 ms to boot and load the parser, which it does while this thread loads
  * the rest and discovers the migrations. It waits for {@link ParallelParser.start}'s work, and is
  * stopped by {@link ParallelParser.close} or {@link ParserThread.stop}.
@@ -78,7 +69,7 @@ export class ParserThread {
 
   constructor(entry: URL, options: ParserThreadOptions = {}) {
     this.stallMs = options.stallMs ?? STALL_MS;
-    this.worker = new Worker(entry, { workerData: { role: ROLE }, execArgv: options.execArgv });
+    this.worker = new (threads().Worker)(entry, { argv: [PARSER_THREAD_ARG], execArgv: options.execArgv });
     this.ready = new Promise((resolve) => {
       this.worker.on('message', (message) => {
         if (message === READY) resolve();
@@ -133,7 +124,7 @@ export class ParallelParser {
     }
     const control = new SharedArrayBuffer(4 * (1 + this.texts.length));
     this.control = new Int32Array(control);
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new (threads().MessageChannel)();
     this.port = port1;
     const work: Work = { pieces: this.texts, control, port: port2 };
     thread.worker.postMessage(work, [port2]);
@@ -202,10 +193,10 @@ export class ParallelParser {
 
   /** The other thread's answer for a piece it took; undefined when it stalls. */
   private answerFor(index: number): Answer | undefined {
-    const waitedFrom = performance.now();
+    const waitedFrom = Date.now();
     for (;;) {
       if (Atomics.load(this.control, 1 + index) === 1) {
-        const received = receiveMessageOnPort(this.port);
+        const received = threads().receiveMessageOnPort(this.port);
         if (received !== undefined) {
           const answer = received.message as Answer;
           if (answer.index === index) return answer;
@@ -214,7 +205,7 @@ export class ParallelParser {
           return undefined;
         }
       }
-      if (performance.now() - waitedFrom > this.thread.stallMs) return undefined;
+      if (Date.now() - waitedFrom > this.thread.stallMs) return undefined;
       Atomics.wait(this.control, 1 + index, 0, 50);
     }
   }
@@ -240,7 +231,7 @@ export class ParallelParser {
  * nobody has taken and answers it, until none is left.
  */
 export async function serveParser(): Promise<void> {
-  const port = parentPort as NodeMessagePort;
+  const port = threads().parentPort as MessagePort;
   // Listening first: the work may come while the parser loads.
   const working = once(port, 'message');
   await loadParser();
