@@ -4,10 +4,10 @@ import type { ParseResult } from '@pgsql/types';
 import {
   loadParser,
   type PieceSource,
-  parseTree,
-  parseTreeText,
   pieceCuts,
   SqlSyntaxError,
+  statementsTree,
+  statementsTreeText,
 } from './parser.js';
 import { PARSER_THREAD_ARG } from './parser-thread.js';
 
@@ -162,7 +162,7 @@ export class ParallelParser {
       tree: (piece, start) => {
         const index = starts?.get(start)?.index;
         // A piece cut differently (never, with the same cuts) is parsed here.
-        if (index === undefined || this.texts[index] !== piece) return parseTree(piece);
+        if (index === undefined || this.texts[index] !== piece) return statementsTree(piece);
         return this.tree(index);
       },
     };
@@ -170,7 +170,7 @@ export class ParallelParser {
 
   private tree(index: number): ParseResult {
     if (this.abandoned || this.mine.has(index) || this.answered.has(index)) {
-      return parseTree(this.texts[index] as string);
+      return statementsTree(this.texts[index] as string);
     }
     // Take the piece unless the other thread has: the counter hands out the lowest piece nobody took.
     while (Atomics.load(this.control, 0) <= index) {
@@ -178,7 +178,7 @@ export class ParallelParser {
       // Pieces taken here are parsed here, now or when asked for (a piece before this one was skipped
       // when its migration was parsed whole; taking it spares the other thread the work).
       if (taken < this.texts.length) this.mine.add(taken);
-      if (taken === index) return parseTree(this.texts[index] as string);
+      if (taken === index) return statementsTree(this.texts[index] as string);
       if (taken > index) break;
     }
     const answer = this.answerFor(index);
@@ -215,7 +215,7 @@ export class ParallelParser {
     this.abandoned = true;
     Atomics.store(this.control, 0, this.texts.length);
     this.thread.stop();
-    return parseTree(this.texts[index] as string);
+    return statementsTree(this.texts[index] as string);
   }
 
   /** Stops the second thread (ParserThread.stop does too). */
@@ -244,7 +244,7 @@ export async function serveParser(): Promise<void> {
     if (index >= pieces.length) break;
     let answer: Answer;
     try {
-      answer = { index, tree: parseTreeText(pieces[index] as string) };
+      answer = { index, tree: statementsTreeText(pieces[index] as string) };
     } catch (error) {
       answer =
         error instanceof SqlSyntaxError

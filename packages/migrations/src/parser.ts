@@ -7,8 +7,8 @@ export interface Statement {
   /** The node type, e.g. `AlterTableStmt`. */
   kind: NodeKind;
   /**
-   * The node's fields, untyped: what a walk over any node reads (the dry-run's). The `location` of nodes
-   * inside counts UTF-8 bytes from the start of the piece parsed (see parseSqlInChunks): use start/end.
+   * The node's fields, untyped: what a walk over any node reads (the dry-run's). Nodes inside carry no
+   * `location` (see statementsTreeText): where the statement is, start and end say.
    */
   node: Record<string, unknown>;
   /** The same node typed by @pgsql/types, narrowed by `kind`: what the rules read. */
@@ -63,7 +63,24 @@ export function parseTree(sql: string): ParseResult {
   return JSON.parse(parseTreeText(sql)) as ParseResult;
 }
 
-/** {@link parseTree}'s JSON text, not yet parsed: what a second thread hands back (parallel.ts). */
+// A node's byte offset in its piece; never a string's content, where a quote is escaped.
+const NODE_LOCATION = /,"location":-?\d+/g;
+
+/**
+ * The tree statements are made of: {@link parseTreeText} without the nodes' own `location`, which
+ * nothing reads (an offset into the piece parsed, not the file) and which is an eighth of the text:
+ * the lint parses the text a seventh quicker without it.
+ */
+export function statementsTreeText(sql: string): string {
+  return parseTreeText(sql).replace(NODE_LOCATION, '');
+}
+
+/** {@link statementsTreeText}, parsed: the tree parseSql and parseSqlInChunks build statements from. */
+export function statementsTree(sql: string): ParseResult {
+  return JSON.parse(statementsTreeText(sql)) as ParseResult;
+}
+
+/** {@link parseTree}'s JSON text, not yet parsed. */
 export function parseTreeText(sql: string): string {
   const module = parser;
   if (module === undefined) throw new Error('The PostgreSQL parser is not loaded: call loadParser() first.');
@@ -115,7 +132,7 @@ export function parseSql(sql: string): ParseOutcome {
 /** parseSql, and where the last statement's text ends before the blanks and `;` after it. */
 function parsePiece(
   sql: string,
-  tree: (sql: string) => ParseResult = parseTree,
+  tree: (sql: string) => ParseResult = statementsTree,
 ): ParseOutcome & { lastEnd: number } {
   if (sql.trim() === '') return { statements: [], lastEnd: -1 };
   let raw: RawStmt[];
