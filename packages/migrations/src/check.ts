@@ -43,8 +43,6 @@ export async function checkMigrations(options: CheckOptions): Promise<CheckResul
   let migrations: Migration[];
   let linted: LintResult;
   let parallel: ParallelParser | undefined;
-  // Compiled in the background while the files are read.
-  const parserLoaded = loadParser();
   try {
     let config: LintConfig | undefined;
     if (options.config !== undefined) {
@@ -59,7 +57,8 @@ export async function checkMigrations(options: CheckOptions): Promise<CheckResul
       format: options.format,
       only,
     });
-    await parserLoaded;
+    // Loaded once there is something to parse: a step that fails on its inputs exits sooner.
+    await loadParser();
     parallel = ParallelParser.start(
       options.parserThread,
       migrations.map((migration) => migration.sql),
