@@ -42,10 +42,18 @@ describe('prometheus metrics against a real Prometheus scraping the sample apps'
       canaryValue: 'canary',
       stableValue: 'stable',
     });
+    // Each target is scraped on its own schedule: a rate needs two scrapes of both versions.
     await waitUntil(
-      'two scrapes with traffic',
-      async () =>
-        (await instantQuery(prometheus.url, errorRateQuery.replaceAll('{canary}', 'canary'))) !== undefined,
+      'two scrapes with traffic of both versions',
+      async () => {
+        for (const version of ['canary', 'stable']) {
+          for (const query of [errorRateQuery, latencyQuery]) {
+            if ((await instantQuery(prometheus.url, query.replaceAll('{canary}', version))) === undefined)
+              return false;
+          }
+        }
+        return true;
+      },
       { timeoutMs: 20_000, intervalMs: 200 },
     );
     const observation = await metrics.observe();
