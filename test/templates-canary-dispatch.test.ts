@@ -203,6 +203,9 @@ describe('canary-deploy.yml by workflow_dispatch', () => {
     const upstream = await readFile(nginx.upstreamFile, 'utf8');
     expect(upstream).toMatch(new RegExp(`${new URL(canary.url).host} down`));
     expect(await tagged('production')).toBe(before);
+    // The canary tag goes back too: left on the failed digest, promote canary → production would take it
+    // for what the canary runs and find its canary record.
+    expect(await tagged('canary')).toBe(before);
     github.assertDone();
   }, 300_000);
 });

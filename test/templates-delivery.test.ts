@@ -105,6 +105,8 @@ describe('the delivery starter on push, with an image key and a separate record 
     ).toBe('0');
     expect(await rig.tagOf('production')).toBe(good);
     expect(await rig.tagOf('staging')).toBe(bad);
+    // What the canary runs again: the rollback returned the canary tag too.
+    expect(await rig.tagOf('canary')).toBe(good);
     expect(rig.approvals.map((a) => a.environment)).not.toContain('production');
     expect(await readFile(rig.nginx.upstreamFile, 'utf8')).not.toMatch(/weight=5\b/);
     expect(rig.stable.release()?.version).toBe('1.0.0');

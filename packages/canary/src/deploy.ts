@@ -11,7 +11,7 @@ import { CommandProvider, type CommandProviderOptions } from './providers/comman
 import type { KubernetesProvider } from './providers/kubernetes.js';
 import { KubernetesError, type KubernetesProviderOptions } from './providers/kubernetes-options.js';
 import { NginxProvider, type NginxProviderOptions } from './providers/nginx.js';
-import { inspectImage, RegistryTagProvider } from './providers/registry-tag.js';
+import { currentDigest, inspectImage, moveTag, RegistryTagProvider } from './providers/registry-tag.js';
 import type { MetricsSource, TrafficProvider } from './types.js';
 
 export type ProviderConfig =
@@ -164,6 +164,7 @@ export async function canaryDeploy(
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
     if (result.rollback?.error !== undefined) logger.warning(`The rollback failed: ${result.rollback.error}`);
+    else if (result.result === 'rolled-back') await restoreCanaryTag(config, client, previousDigest, logger);
     await writeFile(
       config.analysisPath,
       `${JSON.stringify({ digest: config.digest, previousDigest, ...result }, null, 2)}\n`,
@@ -204,6 +205,7 @@ export async function rollbackFromState(
     await (
       await provider({ ...config, digest: saved.digest }, client, saved.previousDigest, logger)
     ).rollback();
+    await restoreCanaryTag({ ...config, digest: saved.digest }, client, saved.previousDigest, logger);
     await notify(config, logger, {
       result: 'rolled-back',
       reason: `the job stopped during "${saved.phase}" (cancelled or crashed); rolled back by the post step`,
@@ -213,6 +215,34 @@ export async function rollbackFromState(
     return 'rolled-back';
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * After a rollback by a provider that splits traffic (nginx, a command, Kubernetes), the canary tag goes
+ * back to the previous digest as well, when it still names this run's digest (in the delivery ladder
+ * `promote staging → canary` moved it there). Left on the failed digest, it would tell promote that the
+ * canary runs it, and `promote canary → production` would find its canary record and pass. Compare-and-
+ * set, as the registry-tag provider's own rollback: a tag someone moved since, or never set, is left as
+ * it is. A tag that cannot be written (read-only credentials) is a warning, not a failed rollback.
+ */
+async function restoreCanaryTag(
+  config: CanaryDeployConfig,
+  client: RegistryClient,
+  previousDigest: string | undefined,
+  logger: Logger,
+): Promise<void> {
+  if (config.provider.kind === 'registry-tag' || previousDigest === undefined) return;
+  const image = { client, repository: config.repository };
+  const where = `${config.registry}/${config.repository}:${config.canaryTag}`;
+  try {
+    if ((await currentDigest(image, config.canaryTag)) !== config.digest) return;
+    await moveTag(image, config.canaryTag, previousDigest);
+    logger.info(`${where} is back on ${previousDigest}, as the canary's traffic is.`);
+  } catch (error) {
+    logger.warning(
+      `${where} still names the rolled-back ${config.digest}: it could not be moved back to ${previousDigest} (${(error as Error).message}). Move it by hand, or give the job credentials that may push tags, so that promote does not take the failed digest for what the canary runs.`,
+    );
   }
 }
 

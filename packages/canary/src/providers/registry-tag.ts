@@ -89,7 +89,7 @@ export class RegistryTagProvider implements TrafficProvider {
 }
 
 /** The digest of the manifest a tag names, hashed from the bytes the registry serves; undefined when absent. */
-async function currentDigest(image: ImageRepository, tag: string): Promise<string | undefined> {
+export async function currentDigest(image: ImageRepository, tag: string): Promise<string | undefined> {
   try {
     return (await image.client.getManifest(image.repository, tag)).digest;
   } catch (error) {
