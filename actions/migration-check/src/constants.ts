@@ -7,6 +7,7 @@ export const INPUT = {
   config: 'config',
   databaseUrl: 'database-url',
   databaseTls: 'database-tls',
+  historyTable: 'history-table',
   requireDown: 'require-down',
   failOn: 'fail-on',
   report: 'report',

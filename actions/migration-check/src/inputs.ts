@@ -8,7 +8,13 @@ import {
   parseBoolean,
   secret,
 } from '@digestline/action-kit';
-import { describeDatabase, FORMATS, type Format, isLoopbackHost } from '@digestline/migrations';
+import {
+  describeDatabase,
+  FORMATS,
+  type Format,
+  historyTableName,
+  isLoopbackHost,
+} from '@digestline/migrations';
 import { DATABASE_TLS, FAIL_ON, type FailOn, INPUT, POSTGRES_VERSIONS } from './constants.js';
 
 export interface RunInputs {
@@ -21,6 +27,7 @@ export interface RunInputs {
   config?: string;
   /** With the `database-tls` input as its `sslmode` when the host is not a loopback name. */
   databaseUrl?: string;
+  historyTable?: string;
   requireDown: boolean;
   failOn: FailOn;
   report: string;
@@ -48,6 +55,7 @@ export function readInputs(): RunInputs {
     postgresVersion: postgresVersion(),
     config: optionalString(INPUT.config),
     databaseUrl,
+    historyTable: historyTable(),
     requireDown: booleanInput(INPUT.requireDown, false),
     failOn: enumInput(INPUT.failOn, FAIL_ON, 'error'),
     report: optionalString(INPUT.report) ?? 'migration-check.json',
@@ -99,4 +107,10 @@ function changedSince(): string | undefined {
     );
   }
   return base;
+}
+
+/** The history-table input, checked before anything connects: a name the dry-run can put in a query. */
+function historyTable(): string | undefined {
+  const name = optionalString(INPUT.historyTable);
+  return name === undefined ? undefined : historyTableName(name);
 }

@@ -34,6 +34,7 @@ export async function main(inputs: RunInputs = readInputs(), options: MainOption
     requireDown: inputs.requireDown,
     changedSince: inputs.changedSince,
     databaseUrl: inputs.databaseUrl,
+    historyTable: inputs.historyTable,
   });
   writeReport(resolve(inputs.workspace, inputs.report), report);
   writeSarif(resolve(inputs.workspace, inputs.sarif), report);

@@ -473,6 +473,47 @@ describe('dry-run through the action', () => {
     }
   });
 
+  test('history-table: a Flyway table of its own name is read; a name that is not a table name is refused before anything runs', async () => {
+    const staging = await server.createDatabase('staging_renamed');
+    const client = new pg.Client({ connectionString: staging });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE accounts (id bigint PRIMARY KEY);
+        CREATE TABLE deploy_history (installed_rank integer PRIMARY KEY, version varchar(50),
+          description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL,
+          checksum integer, installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(),
+          execution_time integer NOT NULL, success boolean NOT NULL);
+        INSERT INTO deploy_history VALUES (1, '1', 'accounts', 'SQL', 'V1__accounts.sql', 7, 'ci', now(), 3, true);`);
+      const files = {
+        'migrations/V1__accounts.sql': 'CREATE TABLE accounts (id bigint PRIMARY KEY);\n',
+        'migrations/V2__name.sql': "SET lock_timeout = '2s';\nALTER TABLE accounts ADD COLUMN name text;\n",
+      };
+      const { report } = await passing(files, { 'database-url': staging, 'history-table': 'deploy_history' });
+      expect(report.dryRun).toMatchObject({
+        history: { table: 'deploy_history', tool: 'flyway', applied: 1 },
+        migrations: 1,
+        executed: 1,
+      });
+
+      const ws = await workspace(files);
+      const refused = await runAction('migration-check', {
+        workspace: ws,
+        inputs: { 'database-url': staging, 'history-table': 'deploy_history; DROP TABLE accounts' },
+      });
+      expect(refused.exitCode).toBe(1);
+      expect(errorsOf(refused.annotations).map((a) => a.message)).toEqual([
+        expect.stringMatching(/^history-table "deploy_history; DROP TABLE accounts" is not a table name/),
+      ]);
+      // Refused while reading the inputs: no report was written.
+      await expect(readFile(join(ws, 'migration-check.json'))).rejects.toThrow(/ENOENT/);
+      expect((await client.query("SELECT to_regclass('accounts') IS NOT NULL AS present")).rows).toEqual([
+        { present: true },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
   test('a migration that fails on the database: exit 1, the statement and line, database unchanged', async () => {
     await failing(
       'migrations/V4__bad.sql',

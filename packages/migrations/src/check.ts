@@ -3,6 +3,7 @@ import { changedFiles } from './changed.js';
 import { type LintConfig, loadConfig } from './config.js';
 import { discoverMigrations, type Format, type Migration } from './discovery.js';
 import { type DryRunResult, dryRun } from './dry-run.js';
+import { historyTableName } from './history.js';
 import { type LintResult, lintMigrations } from './lint.js';
 import { ParallelParser, type ParserThread } from './parallel.js';
 import { loadParser } from './parser.js';
@@ -22,6 +23,8 @@ export interface CheckOptions {
   databaseUrl?: string;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
+  /** The dry-run reads this history table instead of the tool's default one. */
+  historyTable?: string;
   /**
    * A second thread serving PostgreSQL's parser (see ParserThread): given, a large migration set is
    * parsed on both threads. It is stopped when the lint is done.
@@ -40,6 +43,8 @@ export const DEFAULT_POSTGRES_VERSION = 15;
 /** Discovery, lint on PostgreSQL's parser and, with a database URL, the dry-run: the whole check. */
 export async function checkMigrations(options: CheckOptions): Promise<CheckResult> {
   const postgresVersion = options.postgresVersion ?? DEFAULT_POSTGRES_VERSION;
+  // Refused before anything is read or connected to.
+  if (options.historyTable !== undefined) historyTableName(options.historyTable);
   let migrations: Migration[];
   let linted: LintResult;
   let parallel: ParallelParser | undefined;
@@ -84,6 +89,7 @@ export async function checkMigrations(options: CheckOptions): Promise<CheckResul
       lockTimeoutMs: options.lockTimeoutMs,
       statementTimeoutMs: options.statementTimeoutMs,
       format: options.format,
+      historyTable: options.historyTable,
     });
   }
   const report = buildReport(migrations, findings, dryRunResult, postgresVersion);

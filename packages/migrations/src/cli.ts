@@ -13,6 +13,7 @@ parser and, with --database-url, dry-runs them in a transaction that is rolled b
   --postgres-version <n>  target PostgreSQL major version (default 15)
   --config <file>         YAML rule overrides
   --database-url <url>    dry-run on this database (or set MIGRATION_CHECK_DATABASE_URL)
+  --history-table <name>  the tool's history table, when it has a name of its own (schema.name)
   --require-down          fail up migrations without a down/undo migration
   --fail-on <level>       error | warning | never (default error)
   --json                  print the JSON report instead of one line per finding`;
@@ -55,6 +56,7 @@ export async function cli(argv: string[], cwd: string = process.cwd()): Promise<
       config: values.config,
       requireDown: values['require-down'],
       databaseUrl: values['database-url'] ?? (process.env.MIGRATION_CHECK_DATABASE_URL || undefined),
+      historyTable: values['history-table'],
     }));
   } catch (error) {
     process.stderr.write(`migration-check: ${reportError(error)}\n`);
@@ -77,6 +79,7 @@ function parse(argv: string[]) {
       'postgres-version': { type: 'string' },
       config: { type: 'string' },
       'database-url': { type: 'string' },
+      'history-table': { type: 'string' },
       'require-down': { type: 'boolean', default: false },
       'fail-on': { type: 'string' },
       json: { type: 'boolean', default: false },

@@ -88,6 +88,8 @@ export interface DryRunOptions {
    * golang-migrate's or dbmate's; a tool's name reads only that tool's table.
    */
   format?: Format;
+  /** The history table, when the tool is configured with a name of its own (see historyTableName). */
+  historyTable?: string;
 }
 
 export const DEFAULT_DRY_RUN_DEADLINE_MS = 10 * 60_000;
@@ -319,7 +321,7 @@ export async function dryRun(migrations: ParsedMigration[], options: DryRunOptio
     await client.query(`SET LOCAL lock_timeout = ${Math.round(options.lockTimeoutMs ?? 5_000)}`);
     await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
     const query: HistoryQuery = (text, params) => client.query(text, params);
-    const history = await readHistory(query, options.format ?? 'auto');
+    const history = await readHistory(query, options.format ?? 'auto', options.historyTable);
     const pending = new Set(
       pendingMigrations(
         migrations.map((p) => p.migration),

@@ -17,6 +17,7 @@ export { DatabaseUnavailableError, MigrationInputError } from './errors.js';
 export {
   type AppliedHistory,
   type HistoryQuery,
+  historyTableName,
   MigrationHistoryError,
   pendingMigrations,
   readHistory,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
 import { checkMigrations } from '../src/check.js';
 import type { Format } from '../src/discovery.js';
+import { MigrationInputError } from '../src/errors.js';
 import { MigrationHistoryError } from '../src/history.js';
 import { workspace } from './helpers.js';
 
@@ -121,10 +122,10 @@ async function dump(url: string): Promise<string> {
   return stdout;
 }
 
-async function check(files: Record<string, string>, url: string, format: Format) {
+async function check(files: Record<string, string>, url: string, format: Format, historyTable?: string) {
   const dir = await workspace(files);
   try {
-    return await checkMigrations({ root: dir.path, paths: ['db'], format, databaseUrl: url });
+    return await checkMigrations({ root: dir.path, paths: ['db'], format, databaseUrl: url, historyTable });
   } finally {
     await dir.remove();
   }
@@ -188,5 +189,64 @@ describe('the dry-run replays only the migrations the tool has not applied', () 
     await expect(refused).rejects.toThrow(MigrationHistoryError);
     await expect(refused).rejects.toThrow(/version 2 is dirty.*migrate force 2/);
     expect(await dump(url)).toBe(before);
+  });
+});
+
+describe('a history table of its own name (history-table)', () => {
+  // Each tool configured with a table name of its own, one of them in a schema of its own.
+  const RENAMED: [string, string, string][] = [
+    ['flyway', 'app.deploy_history', 'CREATE SCHEMA app;'],
+    ['golang-migrate', 'migrate_state', ''],
+    ['dbmate', 'applied_migrations', ''],
+    ['prisma', 'prisma_log', ''],
+  ];
+
+  test.each(RENAMED)(
+    '%s in %s: read there, by format and told by its columns',
+    async (name, table, prelude) => {
+      const tool = TOOLS[name] as Tool;
+      const history = `${prelude}${tool.history.replaceAll(tool.table, table)}`;
+      const url = await staging(`staging_renamed_${name.replace('-', '_')}`, history);
+      const before = await dump(url);
+      for (const format of [tool.format, 'auto'] as const) {
+        const { report } = await check(tool.files, url, format, table);
+        expect(report.dryRun?.failure).toBeUndefined();
+        expect(report.dryRun).toMatchObject({
+          history: { table, tool: name, applied: 2 },
+          migrations: 1,
+          executed: 1,
+        });
+      }
+      // Without the name, the tool's default table is not there: every migration would be replayed.
+      const { report } = await check(tool.files, url, tool.format);
+      expect(report.dryRun).toMatchObject({ history: { table: null, applied: 0 }, migrations: 3 });
+      expect(await dump(url)).toBe(before);
+    },
+  );
+
+  test('a table that does not exist is refused, naming it, and nothing runs', async () => {
+    const tool = TOOLS.flyway as Tool;
+    const url = await staging('staging_missing_history', tool.history);
+    const before = await dump(url);
+    const refused = check(tool.files, url, 'auto', 'flyway_history');
+    await expect(refused).rejects.toThrow(MigrationHistoryError);
+    await expect(refused).rejects.toThrow(/flyway_history \(history-table\) does not exist in this database/);
+    expect(await dump(url)).toBe(before);
+  });
+
+  test('a table that no tool keeps is refused with what was expected', async () => {
+    const url = await staging('staging_not_history', 'CREATE TABLE notes (body text);');
+    const refused = check(TOOLS.flyway?.files ?? {}, url, 'auto', 'notes');
+    await expect(refused).rejects.toThrow(/notes \(history-table\) has none of the columns/);
+  });
+
+  test('a name that is not a plain table name is refused before anything connects', async () => {
+    // No server listens at this address: a connection attempt would fail differently.
+    const nowhere = 'postgres://nobody@127.0.0.1:9/none';
+    for (const table of ['history; DROP TABLE users', '"quoted"', 'a.b.c', '']) {
+      const refused = check(TOOLS.flyway?.files ?? {}, nowhere, 'flyway', table);
+      await expect(refused).rejects.toThrow(MigrationInputError);
+      await expect(refused).rejects.toThrow(/is not a table name: give the migration tool's history table/);
+    }
   });
 });
