@@ -38,6 +38,17 @@ describe('migration-check command', () => {
       const result = await cli(dir.path, 'db', '--database-url', 'postgres://nobody@127.0.0.1:9/none');
       expect(result.code).toBe(3);
       expect(result.stderr).toMatch(/^migration-check: .*127\.0\.0\.1:9/m);
+      // A --history-table that is not a table name is the user's to fix (2), found before connecting (3).
+      const named = await cli(
+        dir.path,
+        'db',
+        '--database-url',
+        'postgres://nobody@127.0.0.1:9/none',
+        '--history-table',
+        'a.b.c',
+      );
+      expect(named.code).toBe(2);
+      expect(named.stderr).toContain('history-table "a.b.c" is not a table name');
     } finally {
       await dir.remove();
     }
