@@ -39,6 +39,14 @@ afterAll(async () => {
   for (const cleanup of cleanups) await cleanup();
 });
 
+/** `accounts` created by V1, recorded as Flyway 10 records it, in a history table named `table`. */
+const accountsAppliedByFlyway = (table: string) => `CREATE TABLE accounts (id bigint PRIMARY KEY);
+  CREATE TABLE ${table} (installed_rank integer PRIMARY KEY, version varchar(50),
+    description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL,
+    checksum integer, installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(),
+    execution_time integer NOT NULL, success boolean NOT NULL);
+  INSERT INTO ${table} VALUES (1, '1', 'accounts', 'SQL', 'V1__accounts.sql', 7, 'ci', now(), 3, true);`;
+
 const MIGRATIONS = {
   'migrations/V1__users.sql': 'CREATE TABLE users (id bigint PRIMARY KEY, email text);\n',
   'migrations/V2__orders.sql':
@@ -428,12 +436,7 @@ describe('dry-run through the action', () => {
         ).rows,
       );
     try {
-      await client.query(`CREATE TABLE accounts (id bigint PRIMARY KEY);
-        CREATE TABLE flyway_schema_history (installed_rank integer PRIMARY KEY, version varchar(50),
-          description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL,
-          checksum integer, installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(),
-          execution_time integer NOT NULL, success boolean NOT NULL);
-        INSERT INTO flyway_schema_history VALUES (1, '1', 'accounts', 'SQL', 'V1__accounts.sql', 7, 'ci', now(), 3, true);`);
+      await client.query(accountsAppliedByFlyway('flyway_schema_history'));
       const before = await rows();
       const { result, report } = await passing(
         {
@@ -478,12 +481,7 @@ describe('dry-run through the action', () => {
     const client = new pg.Client({ connectionString: staging });
     await client.connect();
     try {
-      await client.query(`CREATE TABLE accounts (id bigint PRIMARY KEY);
-        CREATE TABLE deploy_history (installed_rank integer PRIMARY KEY, version varchar(50),
-          description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL,
-          checksum integer, installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(),
-          execution_time integer NOT NULL, success boolean NOT NULL);
-        INSERT INTO deploy_history VALUES (1, '1', 'accounts', 'SQL', 'V1__accounts.sql', 7, 'ci', now(), 3, true);`);
+      await client.query(accountsAppliedByFlyway('deploy_history'));
       const files = {
         'migrations/V1__accounts.sql': 'CREATE TABLE accounts (id bigint PRIMARY KEY);\n',
         'migrations/V2__name.sql': "SET lock_timeout = '2s';\nALTER TABLE accounts ADD COLUMN name text;\n",
