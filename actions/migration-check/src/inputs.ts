@@ -8,13 +8,7 @@ import {
   parseBoolean,
   secret,
 } from '@digestline/action-kit';
-import {
-  describeDatabase,
-  FORMATS,
-  type Format,
-  historyTableName,
-  isLoopbackHost,
-} from '@digestline/migrations';
+import { describeDatabase, FORMATS, type Format, isLoopbackHost } from '@digestline/migrations';
 import { DATABASE_TLS, FAIL_ON, type FailOn, INPUT, POSTGRES_VERSIONS } from './constants.js';
 
 export interface RunInputs {
@@ -55,7 +49,8 @@ export function readInputs(): RunInputs {
     postgresVersion: postgresVersion(),
     config: optionalString(INPUT.config),
     databaseUrl,
-    historyTable: historyTable(),
+    // Checked by checkMigrations before anything is read (for the command line too).
+    historyTable: optionalString(INPUT.historyTable),
     requireDown: booleanInput(INPUT.requireDown, false),
     failOn: enumInput(INPUT.failOn, FAIL_ON, 'error'),
     report: optionalString(INPUT.report) ?? 'migration-check.json',
@@ -107,10 +102,4 @@ function changedSince(): string | undefined {
     );
   }
   return base;
-}
-
-/** The history-table input, checked before anything connects: a name the dry-run can put in a query. */
-function historyTable(): string | undefined {
-  const name = optionalString(INPUT.historyTable);
-  return name === undefined ? undefined : historyTableName(name);
 }

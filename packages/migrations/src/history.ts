@@ -96,14 +96,14 @@ export async function readHistory(
         `The history table ${name} (history-table) does not exist in this database: check the name the migration tool is configured with; an unquoted name is read in lower case, and a table outside the search path needs its schema (schema.name).`,
       );
     }
-    const found = toolOf(await columns(query, name));
-    const tool = format === 'auto' || format === 'plain' ? found : format;
+    const names = await columns(query, name);
+    const tool = format === 'auto' || format === 'plain' ? toolOf(names) : format;
     if (tool === undefined) {
       throw new MigrationHistoryError(
         `${name} (history-table) has none of the columns of Flyway's, golang-migrate's, dbmate's or Prisma's history table: name the table the migration tool keeps its applied versions in.`,
       );
     }
-    return readTable(query, tool, name);
+    return readTable(query, tool, name, names);
   }
   const candidates =
     format === 'auto' || format === 'plain'
@@ -116,8 +116,16 @@ export async function readHistory(
   return { versions: new Set() };
 }
 
-/** Reads one tool's table; `table` is a default name or one {@link historyTableName} accepted. */
-async function readTable(query: HistoryQuery, tool: Tool, table: string): Promise<AppliedHistory> {
+/**
+ * Reads one tool's table; `table` is a default name or one {@link historyTableName} accepted, `names`
+ * its columns when they were read already.
+ */
+async function readTable(
+  query: HistoryQuery,
+  tool: Tool,
+  table: string,
+  names?: Set<string>,
+): Promise<AppliedHistory> {
   if (tool === 'flyway') {
     const { rows } = await query(`SELECT version FROM ${table} WHERE success AND version IS NOT NULL`);
     return { table, tool, versions: new Set(rows.map((row) => flywayKey(String(row.version)))) };
@@ -130,7 +138,7 @@ async function readTable(query: HistoryQuery, tool: Tool, table: string): Promis
     return { table, tool, versions: new Set(versions.filter((version) => version !== '')) };
   }
   // golang-migrate and dbmate share the table name; golang-migrate's has a `dirty` column.
-  const golang = (await columns(query, table)).has('dirty');
+  const golang = (names ?? (await columns(query, table))).has('dirty');
   if (golang) {
     const { rows } = await query(`SELECT version, dirty FROM ${table}`);
     const row = rows[0];

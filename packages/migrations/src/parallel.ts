@@ -56,9 +56,9 @@ type Answer =
 
 /**
  * A second thread that serves PostgreSQL's parser, started from `entry` (a script that calls
- * {@link serveParser} when `isParserThread()`, from parser-thread.ts). Start it as early as the migration set is known to
- * be large: it takes about 100 ms to boot and load the parser, which it does while this thread loads
- * the rest and discovers the migrations. It waits for {@link ParallelParser.start}'s work, and is
+ * {@link serveParser} when `isParserThread()`, from parser-thread.ts). Start it as early as the
+ * migration set is known to be large: it takes about 100 ms to boot and load the parser, which it does
+ * while this thread loads the rest and discovers the migrations. It waits for {@link ParallelParser.start}'s work, and is
  * stopped by {@link ParallelParser.close} or {@link ParserThread.stop}.
  */
 export class ParserThread {

@@ -73,10 +73,18 @@ export function sortWithinSeverity(findings: Finding[]): Finding[] {
   return findings.sort(compareWithinSeverity);
 }
 
-/** Findings by severity, most severe first: the groups {@link sortFindings} and the gate sort. */
-export function groupBySeverity(findings: Iterable<Finding>): Finding[][] {
+/**
+ * Findings by severity, most severe first (one group per entry of {@link SEVERITIES}, in its order): the
+ * groups {@link sortFindings} and the gate sort. `keep` leaves a finding out when it says false.
+ */
+export function groupBySeverity(
+  findings: Iterable<Finding>,
+  keep: (finding: Finding) => boolean = () => true,
+): Finding[][] {
   const groups: Finding[][] = [[], [], [], [], []];
-  for (const finding of findings) (groups[4 - RANK[finding.severity]] as Finding[]).push(finding);
+  for (const finding of findings) {
+    if (keep(finding)) (groups[4 - RANK[finding.severity]] as Finding[]).push(finding);
+  }
   return groups;
 }
 

@@ -12,6 +12,7 @@ import {
 import { ScanInputError } from './errors.js';
 import {
   type Finding,
+  groupBySeverity,
   KINDS,
   type Kind,
   SEVERITIES,
@@ -332,16 +333,16 @@ export interface GateResult {
   passed: boolean;
 }
 
-/**
- * Blocking = at or above the threshold, unless a budget for that severity allows it; a severity whose
- * budget is exceeded blocks entirely, whatever the threshold, since the budget is the team's promise.
- * What a budget lets pass at or above the threshold is returned as `tolerated`, for the front end to show.
- */
 /** Appends in place: a spread of 100,000 arguments would overflow the stack. */
 function append(to: Finding[], from: Finding[]): void {
   for (const finding of from) to.push(finding);
 }
 
+/**
+ * Blocking = at or above the threshold, unless a budget for that severity allows it; a severity whose
+ * budget is exceeded blocks entirely, whatever the threshold, since the budget is the team's promise.
+ * What a budget lets pass at or above the threshold is returned as `tolerated`, for the front end to show.
+ */
 export function evaluate(all: Finding[], options: GateOptions): GateResult {
   const { policy, now } = options;
   const active = policy.waivers.filter((waiver) => !isExpired(waiver, now));
@@ -357,16 +358,15 @@ export function evaluate(all: Finding[], options: GateOptions): GateResult {
   }
   // One pass over every finding: judged ones go straight into their severity's group, which is all the
   // counts, the budgets and blocking depend on; then only the groups are sorted and joined.
-  const groups: Finding[][] = [[], [], [], [], []];
   const allKinds = KINDS.every((kind) => policy.kinds.includes(kind));
-  for (const finding of all) {
+  const groups = groupBySeverity(all, (finding) => {
     if (!allKinds && !policy.kinds.includes(finding.kind)) {
       excludedByKind++;
-      continue;
+      return false;
     }
     if (options.ignoreUnfixed && finding.kind === 'vulnerability' && finding.status !== 'fixed') {
       ignoredUnfixed++;
-      continue;
+      return false;
     }
     const waiver =
       activeById.size === 0
@@ -374,10 +374,10 @@ export function evaluate(all: Finding[], options: GateOptions): GateResult {
         : activeById.get(finding.id.toLowerCase())?.find((candidate) => waives(candidate, finding));
     if (waiver) {
       waived.push({ finding, waiver });
-      continue;
+      return false;
     }
-    (groups[4 - severityRank(finding.severity)] as Finding[]).push(finding);
-  }
+    return true;
+  });
   const counts = Object.fromEntries(
     SEVERITIES.map((severity, i) => [severity, groups[i]?.length ?? 0]),
   ) as Record<Severity, number>;

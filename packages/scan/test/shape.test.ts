@@ -18,7 +18,7 @@ const SHAPE = {
     target: { either: ['string', { fields: { userInput: 'string' } }] },
   } as Record<string, Shape>,
 } satisfies Shape;
-SHAPE.fields['constructor'] = 'string';
+Object.assign(SHAPE.fields, { constructor: 'string' as Shape });
 
 /** A small seeded generator (mulberry32), so a failure names a value that can be made again. */
 function random(seed: number): () => number {

@@ -138,13 +138,13 @@ export function compile(shape: Shape): Check {
   };
 }
 
-/** The test of one primitive shape as an expression on `x`, for {@link generate}. */
-const PRIMITIVE_SOURCE: Record<Extract<Shape, string>, string> = {
-  string: "typeof x === 'string'",
-  name: "typeof x === 'string' && x.trim() !== ''",
-  number: "typeof x === 'number'",
-  integer: 'Number.isSafeInteger(x)',
-  boolean: "typeof x === 'boolean'",
+/** The test of one primitive shape as an expression on the variable `v`, for {@link generate}. */
+const PRIMITIVE_SOURCE: Record<Extract<Shape, string>, (v: string) => string> = {
+  string: (v) => `typeof ${v} === 'string'`,
+  name: (v) => `typeof ${v} === 'string' && ${v}.trim() !== ''`,
+  number: (v) => `typeof ${v} === 'number'`,
+  integer: (v) => `Number.isSafeInteger(${v})`,
+  boolean: (v) => `typeof ${v} === 'boolean'`,
 };
 
 /**
@@ -159,14 +159,14 @@ function generate(shape: Shape): Check {
   const child = (sub: Shape) => `c[${children.push(generate(sub)) - 1}]`;
   // The test that `x` fits `sub`, as a statement that returns false when it does not.
   const test = (sub: Shape): string => {
-    if (typeof sub === 'string') return `if (!(${PRIMITIVE_SOURCE[sub]})) return false;`;
+    if (typeof sub === 'string') return `if (!(${PRIMITIVE_SOURCE[sub]('x')})) return false;`;
     if ('either' in sub) return `if (!${child(sub)}(x)) return false;`;
     if ('list' in sub) {
       const item = sub.list;
       // A list of primitives is tested inline; of anything else, by the function of its items.
       const each =
         typeof item === 'string'
-          ? `const y = x[i]; if (!(${PRIMITIVE_SOURCE[item].replace(/\bx\b/g, 'y')})) return false;`
+          ? `if (!(${PRIMITIVE_SOURCE[item]('x[i]')})) return false;`
           : `if (!${child(item)}(x[i])) return false;`;
       return `if (!Array.isArray(x)) return false; for (let i = 0; i < x.length; i++) { ${each} }`;
     }
